@@ -1,0 +1,42 @@
+"""The application factory."""
+
+import os
+
+from flask import Flask
+
+from app import models  # noqa: F401  (tables and user_loader exist before first use)
+from app.auth import bp as auth_bp
+from app.cli import seed_command
+from app.errors import bp as errors_bp
+from app.extensions import bootstrap, csrf, db, login, mail, migrate, moment
+from app.main import bp as main_bp
+from app.profile import bp as profile_bp
+from config import CONFIGS, Config
+
+
+def create_app(config: str | type[Config] | None = None) -> Flask:
+    """Build the app from a config class or its name (default: ``MICROBLOG_CONFIG``)."""
+    config_class = resolve_config(config)
+    app = Flask(__name__)
+    app.config.from_object(config_class)
+    config_class.init_app(app)
+
+    for extension in (db, login, bootstrap, moment, mail, csrf):
+        extension.init_app(app)
+    migrate.init_app(app, db)
+    for blueprint in (errors_bp, auth_bp, main_bp, profile_bp):  # each sets its own url_prefix
+        app.register_blueprint(blueprint)
+    app.cli.add_command(seed_command)
+    return app
+
+
+def resolve_config(config: str | type[Config] | None) -> type[Config]:
+    if config is None:
+        config = os.environ.get("MICROBLOG_CONFIG", "development")
+    if isinstance(config, str):
+        try:
+            return CONFIGS[config]
+        except KeyError:
+            names = ", ".join(CONFIGS)
+            raise RuntimeError(f"Unknown config {config!r}: choose one of {names}.") from None
+    return config

@@ -1,0 +1,60 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from app.forms import strip, username_field
+from app.models import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH, User
+
+# Long enough for any passphrase; short enough that hashing it costs nothing unusual.
+PASSWORD_MAX_LENGTH = 128
+
+
+def new_password_fields() -> tuple[PasswordField, PasswordField]:
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
+        description=f"At least {PASSWORD_MIN_LENGTH} characters.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Confirm password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    return password, confirm
+
+
+class RegistrationForm(FlaskForm):
+    username = username_field()
+    email = EmailField(
+        "Email",
+        filters=[strip],
+        validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH), Email()],
+        render_kw={"autocomplete": "email"},
+    )
+    password, confirm_password = new_password_fields()
+    submit = SubmitField("Register")
+
+    def validate_username(self, field: StringField) -> None:
+        if User.username_taken(field.data):
+            raise ValidationError("That username is taken. Please choose another.")
+
+    def validate_email(self, field: EmailField) -> None:
+        if User.email_taken(field.data):
+            raise ValidationError("An account with that email address already exists.")
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        "Username or email",
+        filters=[strip],
+        validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember_me = BooleanField("Remember me")
+    submit = SubmitField("Log in")

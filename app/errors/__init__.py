@@ -1,0 +1,3 @@
+from app.errors.handlers import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,42 @@
+"""App-wide error pages, in the site's layout."""
+
+from flask import Blueprint, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db
+
+bp = Blueprint("errors", __name__)
+
+EXPLANATIONS = {
+    400: "The request could not be understood. If you sent a form, it may have expired: "
+    "go back, reload the page and try again.",
+    403: "You are not allowed to do that.",
+    404: "There is nothing here. The address may be mistyped, or the page was removed.",
+    405: "That page does not accept this kind of request.",
+    413: "What you sent is too large.",
+    429: "Too many requests in a short time. Please wait a moment and try again.",
+    500: "Something went wrong on our side. It has been logged; please try again later.",
+}
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    code = error.code or 500
+    body = render_template(
+        "errors/error.html",
+        title=f"{code} {error.name}",
+        code=code,
+        name=error.name,
+        explanation=EXPLANATIONS.get(code, error.description),
+        path=request.path,
+    )
+    # Keep what the exception adds for clients, e.g. Allow on a 405 or Retry-After on a 429.
+    headers = [(key, value) for key, value in error.get_headers() if key != "Content-Type"]
+    return body, code, headers
+
+
+@bp.app_errorhandler(InternalServerError)
+def internal_error(error: InternalServerError):
+    # Flask has logged the exception already; the failed transaction would break this page.
+    db.session.rollback()
+    return http_error(error)

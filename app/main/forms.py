@@ -1,0 +1,20 @@
+from flask_wtf import FlaskForm
+from wtforms import SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from app.forms import no_control_characters, normalize_text
+from app.models import POST_MAX_LENGTH
+
+
+class PostForm(FlaskForm):
+    body = TextAreaField(
+        "Say something",
+        filters=[normalize_text],
+        validators=[
+            DataRequired(message="Write something first."),
+            Length(max=POST_MAX_LENGTH),
+            no_control_characters,
+        ],
+        render_kw={"rows": 3, "maxlength": POST_MAX_LENGTH},
+    )
+    submit = SubmitField("Post")

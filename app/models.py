@@ -1,0 +1,196 @@
+"""Users and posts, and the rules about their data."""
+
+import functools
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from email_validator import EmailNotValidError, validate_email
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.avatars import avatar_url
+from app.extensions import db, login
+
+USERNAME_MIN_LENGTH = 3
+USERNAME_MAX_LENGTH = 32
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path
+PASSWORD_MIN_LENGTH = 8
+ABOUT_ME_MAX_LENGTH = 280
+POST_MAX_LENGTH = 280
+
+# Writing last_seen on every request would turn every page view into a write.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def utcnow() -> datetime:
+    """The current UTC time without tzinfo: SQLite drops it, so every stored time is naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def normalize_email(address: str) -> str:
+    """The form an address is stored and looked up in: normalised, then case-folded.
+
+    Mailbox names are case-sensitive in theory only; treating them so would let one person hold
+    two accounts, and would make a sign-in with different capitals fail.
+    """
+    try:
+        address = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        address = address.strip()
+    return address.lower()
+
+
+@functools.cache
+def _current_hash_method() -> str:
+    """The method and parameters Werkzeug's default hashing uses, e.g. ``scrypt:32768:8:1``."""
+    return generate_password_hash("").split("$", 1)[0]
+
+
+@functools.cache
+def _dummy_password_hash() -> str:
+    """A hash to check against when no user matches, so the miss takes as long as a hit."""
+    return generate_password_hash("not-anyone's-password")
+
+
+class User(UserMixin, db.Model):
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(USERNAME_MAX_LENGTH))
+    email: so.Mapped[str] = so.mapped_column(sa.String(EMAIL_MAX_LENGTH), unique=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    about_me: so.Mapped[str | None] = so.mapped_column(sa.String(ABOUT_ME_MAX_LENGTH))
+    member_since: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    last_seen: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    posts: so.WriteOnlyMapped["Post"] = so.relationship(
+        back_populates="author", passive_deletes=True
+    )
+
+    __table_args__ = (
+        # Usernames are shown as typed but unique regardless of case ("Ann" and "ann" are one).
+        sa.Index("uq_user_username_lower", sa.func.lower(username), unique=True),
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+    # Lookups -----------------------------------------------------------------------------
+
+    @staticmethod
+    def username_matches(username: str) -> sa.ColumnElement[bool]:
+        return sa.func.lower(User.username) == username.lower()
+
+    @classmethod
+    def find(cls, username_or_email: str) -> "User | None":
+        """The user with this username (any case) or email address, for sign-in and the shell."""
+        identifier = username_or_email.strip()
+        if "@" in identifier:
+            condition = cls.email == normalize_email(identifier)
+        else:
+            condition = cls.username_matches(identifier)
+        return db.session.scalar(sa.select(cls).where(condition))
+
+    @classmethod
+    def authenticate(cls, username_or_email: str, password: str) -> "User | None":
+        """The matching user if the password is right; an older hash is upgraded on the way.
+
+        An unknown name costs one hash check too, so response times do not reveal which
+        accounts exist.
+        """
+        user = cls.find(username_or_email)
+        if user is None:
+            check_password_hash(_dummy_password_hash(), password)
+            return None
+        if not user.check_password(password):
+            return None
+        if user.password_needs_rehash():
+            user.set_password(password)
+        return user
+
+    @classmethod
+    def username_taken(cls, username: str, *, excluding: "User | None" = None) -> bool:
+        stmt = sa.select(cls.id).where(cls.username_matches(username))
+        if excluding is not None:
+            stmt = stmt.where(cls.id != excluding.id)
+        return db.session.scalar(stmt) is not None
+
+    @classmethod
+    def email_taken(cls, email: str) -> bool:
+        stmt = sa.select(cls.id).where(cls.email == normalize_email(email))
+        return db.session.scalar(stmt) is not None
+
+    # Data rules --------------------------------------------------------------------------
+
+    def set_email(self, address: str) -> None:
+        self.email = normalize_email(address)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def password_needs_rehash(self) -> bool:
+        return self.password_hash.split("$", 1)[0] != _current_hash_method()
+
+    def avatar(self, size: int) -> str:
+        """The URL of this user's avatar, ``size`` pixels square."""
+        return avatar_url(self.email, size)
+
+    def record_visit(self, now: datetime | None = None) -> bool:
+        """Move ``last_seen`` forward if it is over a minute old; True if it changed."""
+        now = now or utcnow()
+        if now - self.last_seen < LAST_SEEN_RESOLUTION:
+            return False
+        self.last_seen = now
+        return True
+
+    # Queries -----------------------------------------------------------------------------
+
+    def posts_newest_first(self) -> sa.Select[tuple["Post"]]:
+        return Post.newest_first().where(Post.author_id == self.id)
+
+    def post_count(self) -> int:
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(Post).where(Post.author_id == self.id)
+        )
+
+
+class Post(db.Model):
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    body: so.Mapped[str] = so.mapped_column(sa.String(POST_MAX_LENGTH))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey(User.id, ondelete="CASCADE"))
+
+    author: so.Mapped[User] = so.relationship(back_populates="posts")
+
+    __table_args__ = (
+        # Serves a profile's posts newest first; its leading column also serves the foreign key.
+        sa.Index("ix_post_author_id_created_at", author_id, created_at),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Post {self.id} by user {self.author_id}>"
+
+    @classmethod
+    def newest_first(cls) -> sa.Select[tuple["Post"]]:
+        """Every post, newest first; the id breaks ties so pages never overlap."""
+        return sa.select(cls).order_by(cls.created_at.desc(), cls.id.desc())
+
+    @classmethod
+    def with_authors(cls, ids: list[int]) -> list["Post"]:
+        """These posts in feed order, each with its author loaded in the same statement."""
+        if not ids:
+            return []
+        stmt = (
+            cls.newest_first()
+            .where(cls.id.in_(ids))
+            .options(so.joinedload(cls.author, innerjoin=True))
+        )
+        return list(db.session.scalars(stmt))
+
+
+@login.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))

@@ -1,0 +1,3 @@
+from app.profile.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,16 @@
+"""Where a ``next`` parameter may send a user: only to a path on this site."""
+
+
+def safe_next_path(target: str | None) -> str | None:
+    """``target`` if it is a same-site path such as ``/user/ann?page=2``, else None.
+
+    Checking only for an empty host is not enough: browsers read ``/\\evil.example`` and
+    ``http:evil.example`` as other sites, and drop tabs and newlines before parsing. A string
+    that starts with one ``/`` and holds no backslash or control character has neither scheme
+    nor host, however a browser parses it.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return None
+    return target

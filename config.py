@@ -1,0 +1,136 @@
+"""Configuration classes, chosen by name (``MICROBLOG_CONFIG``) or passed to ``create_app``."""
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask
+from flask_moment import default_moment_sri, default_moment_version
+
+BASE_DIR = Path(__file__).resolve().parent
+load_dotenv(BASE_DIR / ".env")
+
+# Tokens signed with a key shorter than this are within reach of offline guessing.
+MIN_SECRET_KEY_LENGTH = 32
+AVATAR_PROVIDERS = ("gravatar", "identicon")
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, not {value!r}.") from None
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    # A relative SQLite path lands in the instance folder, which Flask-SQLAlchemy creates.
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///microblog.db")
+    POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 10)
+    # "gravatar", or "identicon": drawn by the app itself, for offline use and privacy.
+    AVATAR_PROVIDER = os.environ.get("AVATAR_PROVIDER", "gravatar")
+
+    # The CDN copy is pinned by its Subresource Integrity hash; a self-hosted copy of the same
+    # file (MOMENT_JS_URL) matches the same hash. Set MOMENT_JS_SRI empty for another build.
+    MOMENT_JS_URL = (
+        os.environ.get("MOMENT_JS_URL")
+        or "https://cdnjs.cloudflare.com/ajax/libs/moment.js/"
+        f"{default_moment_version}/moment-with-locales.min.js"
+    )
+    MOMENT_JS_SRI = os.environ.get("MOMENT_JS_SRI", default_moment_sri)
+
+    # Pages must work with no internet, so Bootstrap comes from the installed package.
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_MSG_CATEGORY = "info"
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_flag("MAIL_USE_TLS")
+    MAIL_USE_SSL = env_flag("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Microblog <noreply@localhost>")
+
+    # Every form here is a few kilobytes; anything far larger is a mistake or an attack (413).
+    MAX_CONTENT_LENGTH = 256 * 1024
+    MAX_FORM_MEMORY_SIZE = 64 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    @classmethod
+    def init_app(cls, app: Flask) -> None:
+        """Checks and set-up that need the app (its instance folder, its debug flag)."""
+        if app.config["POSTS_PER_PAGE"] < 1:
+            raise RuntimeError("POSTS_PER_PAGE must be at least 1.")
+        if app.config["AVATAR_PROVIDER"] not in AVATAR_PROVIDERS:
+            choices = ", ".join(AVATAR_PROVIDERS)
+            raise RuntimeError(f"AVATAR_PROVIDER must be one of {choices}.")
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+    # Work with no internet out of the box; set AVATAR_PROVIDER=gravatar to see Gravatar's.
+    AVATAR_PROVIDER = os.environ.get("AVATAR_PROVIDER", "identicon")
+
+    @classmethod
+    def init_app(cls, app: Flask) -> None:
+        super().init_app(app)
+        if not app.config["SECRET_KEY"]:
+            app.config["SECRET_KEY"] = _instance_secret_key(app)
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-that-is-long-enough-to-pass"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False
+    POSTS_PER_PAGE = 10
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def init_app(cls, app: Flask) -> None:
+        super().init_app(app)
+        key = app.config["SECRET_KEY"]
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise RuntimeError(
+                f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+                'characters in production, e.g. python -c "import secrets; '
+                'print(secrets.token_urlsafe(48))"'
+            )
+        if app.debug:
+            raise RuntimeError("DEBUG must be off in production (unset FLASK_DEBUG).")
+
+
+def _instance_secret_key(app: Flask) -> str:
+    """A random key kept in the instance folder, so dev sessions survive the reloader."""
+    path = Path(app.instance_path) / "dev-secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,15 @@
+"""Entry point for ``flask run`` and ``flask shell``."""
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app import create_app
+from app.extensions import db
+from app.models import Post, User
+
+app = create_app()
+
+
+@app.shell_context_processor
+def make_shell_context() -> dict[str, object]:
+    return {"db": db, "sa": sa, "so": so, "User": User, "Post": Post}
