@@ -1,0 +1,108 @@
+import functools
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from app import create_app
+from app.extensions import db
+from app.models import Post, User, utcnow
+from config import TestingConfig
+
+PASSWORD = "correct horse battery"
+
+
+@functools.cache
+def password_hash(password: str) -> str:
+    """Hashing is slow by design; tests need each password's hash once."""
+    return generate_password_hash(password)
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    app = create_app(TestingConfig)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An app context for model tests that make no requests."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., int]:
+    """Insert a user (and ``posts`` posts by them) in a context of its own; return the id."""
+
+    def make_user(
+        username: str = "ann",
+        *,
+        email: str | None = None,
+        password: str = PASSWORD,
+        about_me: str | None = None,
+        posts: int = 0,
+    ) -> int:
+        with app.app_context():
+            user = User(username=username, about_me=about_me)
+            user.set_email(email or f"{username.lower()}@example.com")
+            user.password_hash = password_hash(password)
+            db.session.add(user)
+            db.session.flush()
+            if posts:
+                now = utcnow()
+                rows = [
+                    {
+                        "body": f"Post {n} by {username}",
+                        "author_id": user.id,
+                        "created_at": now - timedelta(seconds=posts - n),  # post 0 is oldest
+                    }
+                    for n in range(posts)
+                ]
+                db.session.execute(sa.insert(Post), rows)
+            db.session.commit()
+            return user.id
+
+    return make_user
+
+
+@pytest.fixture
+def login(client: FlaskClient, make_user: Callable[..., int]) -> Callable[..., int]:
+    """Log the client in as ``username``, creating that user first unless it exists."""
+
+    def login(username: str = "ann", password: str = PASSWORD, *, create: bool = True) -> int:
+        user_id = make_user(username, password=password) if create else None
+        response = client.post("/auth/login", data={"username": username, "password": password})
+        assert response.status_code == 302, "login failed"
+        return user_id
+
+    return login
+
+
+@pytest.fixture
+def sql_log(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement run during the test, for N+1 checks."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    yield statements
+    sa.event.remove(engine, "before_cursor_execute", record)

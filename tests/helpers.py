@@ -1,0 +1,31 @@
+"""Helpers shared by test modules."""
+
+import html
+import re
+
+
+def text_of(response) -> str:
+    """The response's HTML with tags removed and whitespace collapsed, as a reader sees it."""
+    page = response.get_data(as_text=True)
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).strip())
+
+
+def links_in(response) -> list[tuple[str, str]]:
+    """(href, text) of every link, surrounding whitespace trimmed from both."""
+    page = response.get_data(as_text=True)
+    found = re.findall(r'<a\b[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', page, flags=re.S)
+    return [(html.unescape(href.strip()), text.strip()) for href, text in found]
+
+
+def field_value(response, name: str) -> str | None:
+    """What the form field ``name`` holds in the page (an input's value or a textarea's text)."""
+    page = response.get_data(as_text=True)
+    tag = re.search(rf'<(input|textarea)\b[^>]*\bname="{re.escape(name)}"[^>]*>', page)
+    if tag is None:
+        return None
+    if tag.group(1) == "input":
+        value = re.search(r'\bvalue="([^"]*)"', tag.group(0))
+        return html.unescape(value.group(1)) if value else ""
+    text = page[tag.end() : page.index("</textarea>", tag.end())]
+    return html.unescape(text.removeprefix("\r\n").removeprefix("\n"))

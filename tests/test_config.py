@@ -1,0 +1,90 @@
+import pytest
+from flask import Flask
+
+from app import create_app
+from config import (
+    DevelopmentConfig,
+    ProductionConfig,
+    TestingConfig,
+    _instance_secret_key,
+    env_int,
+)
+
+
+class GoodProduction(ProductionConfig):
+    SECRET_KEY = "k" * 48
+
+
+@pytest.mark.parametrize("key", ["", "dev", "x" * 31])
+def test_production_refuses_a_missing_or_short_secret_key(key):
+    class Config(GoodProduction):
+        SECRET_KEY = key
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
+        create_app(Config)
+
+
+def test_production_refuses_debug():
+    class Config(GoodProduction):
+        DEBUG = True
+
+    with pytest.raises(RuntimeError, match="DEBUG must be off"):
+        create_app(Config)
+
+
+def test_production_starts_with_a_good_key_and_secure_cookies():
+    app = create_app(GoodProduction)
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_config_can_be_chosen_by_name(monkeypatch):
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "k" * 48)
+    assert create_app("production").config["SESSION_COOKIE_SECURE"]
+    assert create_app("testing").config["TESTING"]
+
+
+def test_config_name_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MICROBLOG_CONFIG", "testing")
+    assert create_app().config["TESTING"]
+
+
+def test_unknown_config_name_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="Unknown config 'staging'"):
+        create_app("staging")
+
+
+def test_unknown_avatar_provider_is_a_clear_error():
+    class Config(TestingConfig):
+        AVATAR_PROVIDER = "robohash"
+
+    with pytest.raises(RuntimeError, match="AVATAR_PROVIDER must be one of"):
+        create_app(Config)
+
+
+def test_development_keeps_a_generated_secret_key_across_restarts(tmp_path):
+    app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+    first = _instance_secret_key(app)
+    assert len(first) >= 32
+    assert _instance_secret_key(app) == first
+
+
+def test_development_config_generates_a_key_when_none_is_set(tmp_path):
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.from_object(DevelopmentConfig)
+    app.config["SECRET_KEY"] = ""
+    DevelopmentConfig.init_app(app)
+    assert len(app.config["SECRET_KEY"]) >= 32
+
+
+def test_posts_per_page_must_be_positive():
+    class Config(TestingConfig):
+        POSTS_PER_PAGE = 0
+
+    with pytest.raises(RuntimeError, match="POSTS_PER_PAGE must be at least 1"):
+        create_app(Config)
+
+
+def test_a_non_numeric_integer_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("POSTS_PER_PAGE", "ten")
+    with pytest.raises(RuntimeError, match="POSTS_PER_PAGE must be a whole number"):
+        env_int("POSTS_PER_PAGE", 10)

@@ -1,0 +1,229 @@
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Post, User
+from tests.helpers import links_in, text_of
+
+
+def post_bodies(response) -> list[str]:
+    html = response.get_data(as_text=True)
+    return re.findall(r'<p class="post-body mb-0">(.*?)</p>', html, flags=re.S)
+
+
+def stored_posts(app) -> list[str]:
+    with app.app_context():
+        return db.session.scalars(sa.select(Post.body).order_by(Post.id)).all()
+
+
+def test_anonymous_home_shows_the_public_feed_and_a_sign_up_call(client, make_user):
+    make_user("ann", posts=2)
+    response = client.get("/")
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Sign up" in text and "Log in" in text
+    assert post_bodies(response) == ["Post 1 by ann", "Post 0 by ann"]
+    assert 'name="body"' not in response.get_data(as_text=True)
+
+
+def test_index_is_also_served_at_index(client, make_user):
+    make_user("ann", posts=1)
+    assert post_bodies(client.get("/index")) == ["Post 0 by ann"]
+
+
+def test_logged_in_home_has_the_post_form_and_the_feed(client, login, make_user):
+    make_user("bob", posts=1)
+    login()
+    response = client.get("/")
+    assert 'name="body"' in response.get_data(as_text=True)
+    assert post_bodies(response) == ["Post 0 by bob"]
+
+
+def test_posting_trims_the_body_and_shows_it_first(app, client, login):
+    login()
+    response = client.post("/", data={"body": "  Hello, world!  \r\n"}, follow_redirects=True)
+    assert "Your post is live." in text_of(response)
+    assert post_bodies(response)[0] == "Hello, world!"
+    assert stored_posts(app) == ["Hello, world!"]
+
+
+def test_post_keeps_line_breaks_and_counts_a_crlf_as_one_character(app, client, login):
+    login()
+    body = "a" * 139 + "\r\n" + "b" * 140  # 281 characters as sent, 280 as stored
+    client.post("/", data={"body": body})
+    assert stored_posts(app) == ["a" * 139 + "\n" + "b" * 140]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "Write something first."),
+        ("   \n\t ", "Write something first."),
+        ("x" * 281, "Field cannot be longer than 280 characters."),
+        ("null\x00byte", "Remove the invisible control characters"),
+        ("bell\x07", "Remove the invisible control characters"),
+    ],
+)
+def test_bad_post_bodies_get_a_form_error_and_store_nothing(app, client, login, body, message):
+    login()
+    response = client.post("/", data={"body": body})
+    assert response.status_code == 200
+    assert message in text_of(response)
+    assert stored_posts(app) == []
+
+
+def test_anonymous_post_to_home_asks_to_log_in_and_stores_nothing(app, client):
+    response = client.post("/", data={"body": "sneaky"})
+    assert response.status_code == 302
+    assert response.location.startswith("/auth/login")
+    assert stored_posts(app) == []
+
+
+def test_post_body_is_escaped(client, login):
+    login()
+    client.post("/", data={"body": '<script>alert(1)</script><img src=x onerror="alert(2)">'})
+    html = client.get("/explore").get_data(as_text=True)
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=" in html
+
+
+def test_explore_shows_every_post_newest_first(client, make_user):
+    make_user("ann", posts=2)
+    make_user("bob", posts=1)  # created later, so newest
+    assert post_bodies(client.get("/explore")) == [
+        "Post 0 by bob",
+        "Post 1 by ann",
+        "Post 0 by ann",
+    ]
+
+
+def test_posts_show_author_link_with_hover_card_avatar_and_readable_time(client, make_user):
+    make_user("ann", posts=1)
+    html = client.get("/explore").get_data(as_text=True)
+    assert 'class="user_popup fw-semibold" href="/user/ann"' in html
+    assert 'data-popup-url="/user/ann/popup"' in html
+    assert 'src="https://www.gravatar.com/avatar/' in html
+    # The time reads as UTC text until moment.js replaces it: never hidden, never blank.
+    time = re.search(r'<time class="flask-moment"[^>]*>([^<]+)</time>', html)
+    assert 'data-function="fromNow"' in time.group(0)
+    assert "display: none" not in time.group(0)
+    assert re.fullmatch(r"\d\d \w{3} \d{4}, \d\d:\d\d UTC", time.group(1))
+
+
+def test_pages_load_moment_js_with_integrity_and_the_glue_as_a_file(app, client):
+    html = client.get("/").get_data(as_text=True)
+    assert f'src="{app.config["MOMENT_JS_URL"]}" integrity="sha512-' in html
+    assert '<script src="/js/flask-moment.js"></script>' in html
+    assert "<script>" not in html  # no inline scripts
+    glue = client.get("/js/flask-moment.js")
+    assert glue.mimetype == "text/javascript"
+    assert "function flask_moment_render" in glue.get_data(as_text=True)
+
+
+def test_moment_js_url_can_point_at_a_self_hosted_copy(app, client):
+    app.config["MOMENT_JS_URL"] = "/static/vendor/moment.min.js"
+    app.config["MOMENT_JS_SRI"] = ""
+    html = client.get("/").get_data(as_text=True)
+    assert '<script src="/static/vendor/moment.min.js"></script>' in html
+
+
+def test_bootstrap_is_served_locally(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/bootstrap/static/css/bootstrap.min.css"' in html
+    with client.get("/bootstrap/static/css/bootstrap.min.css") as css:
+        assert css.status_code == 200
+
+
+class TestPagination:
+    @pytest.fixture(autouse=True)
+    def posts(self, app, make_user):
+        app.config["POSTS_PER_PAGE"] = 3
+        make_user("ann", posts=10)  # 4 pages: 3, 3, 3, 1
+
+    def test_first_page_has_newest_posts_and_older_link(self, client):
+        response = client.get("/explore")
+        assert post_bodies(response) == ["Post 9 by ann", "Post 8 by ann", "Post 7 by ann"]
+        assert ("/explore?page=2", "Older ›") in links_in(response)
+        assert ("#", "‹ Newer") in links_in(response)  # shown disabled
+
+    def test_middle_page_marks_the_current_page_and_links_both_ways(self, client):
+        response = client.get("/explore?page=2")
+        html = response.get_data(as_text=True)
+        assert re.search(r'active" aria-current="page">\s*<a class="page-link" href="#">2<', html)
+        links = links_in(response)
+        assert ("/explore?page=1", "‹ Newer") in links
+        assert ("/explore?page=3", "Older ›") in links
+        assert {
+            ("/explore?page=1", "1"),
+            ("/explore?page=3", "3"),
+            ("/explore?page=4", "4"),
+        } <= set(links)
+
+    def test_last_page_has_no_older_link(self, client):
+        response = client.get("/explore?page=4")
+        assert post_bodies(response) == ["Post 0 by ann"]
+        assert "?page=5" not in response.get_data(as_text=True)
+        assert ("#", "Older ›") in links_in(response)  # shown disabled
+
+    @pytest.mark.parametrize("page", ["5", "99", str(10**30)])
+    def test_a_page_past_the_end_is_404(self, client, page):
+        assert client.get(f"/explore?page={page}").status_code == 404
+
+    @pytest.mark.parametrize("page", ["abc", "-3", "0", "", "1.5", "%00"])
+    def test_a_non_numeric_or_negative_page_is_page_one(self, client, page):
+        response = client.get(f"/explore?page={page}")
+        assert response.status_code == 200
+        assert post_bodies(response)[0] == "Post 9 by ann"
+
+    def test_gaps_in_long_page_lists_are_ellipses(self, app, client, make_user):
+        make_user("bob", posts=50)  # 20 pages of 3
+        response = client.get("/explore?page=10")
+        links = links_in(response)
+        assert ("#", "…") in links
+        assert ("/explore?page=20", "20") in links
+        assert not any(href == "/explore?page=15" for href, _ in links)
+
+    def test_no_pager_when_everything_fits_on_one_page(self, app, client):
+        app.config["POSTS_PER_PAGE"] = 50
+        assert 'class="pagination' not in client.get("/explore").get_data(as_text=True)
+
+
+def test_empty_feed_says_so(client):
+    assert "No posts yet." in text_of(client.get("/explore"))
+
+
+@pytest.mark.parametrize("path", ["/explore", "/"])
+def test_feed_statement_count_does_not_grow_with_page_size(
+    app, client, login, make_user, sql_log, path
+):
+    login()
+    counts = []
+    for per_page in (10, 50):
+        app.config["POSTS_PER_PAGE"] = per_page
+        for n in range(per_page):  # each post by a different author, the worst case for N+1
+            make_user(f"writer{per_page}_{n}", posts=1)
+        sql_log.clear()
+        assert len(post_bodies(client.get(path))) == per_page
+        counts.append(len(sql_log))
+    assert counts[0] == counts[1]
+
+
+def test_last_seen_is_written_at_most_once_a_minute(app, client, login, sql_log):
+    user_id = login()
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        user.last_seen -= timedelta(minutes=5)
+        db.session.commit()
+        stale = user.last_seen
+    client.get("/explore")
+    with app.app_context():
+        first = db.session.get(User, user_id).last_seen
+    assert first > stale
+    sql_log.clear()
+    client.get("/explore")
+    assert not any(statement.startswith("UPDATE") for statement in sql_log)
+    with app.app_context():
+        assert db.session.get(User, user_id).last_seen == first

@@ -1,0 +1,165 @@
+import hashlib
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
+
+from app.avatars import identicon_svg
+from app.extensions import db
+from app.models import Post, User, normalize_email, utcnow
+from tests.conftest import PASSWORD
+
+LEGACY_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:260000")
+
+
+def add_user(username: str = "ann", email: str | None = None) -> User:
+    user = User(username=username)
+    user.set_email(email or f"{username}@example.com")
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def test_password_is_hashed_with_werkzeugs_default_and_checks(ctx):
+    user = add_user()
+    assert user.password_hash.startswith("scrypt:")
+    assert PASSWORD not in user.password_hash
+    assert user.check_password(PASSWORD)
+    assert not user.check_password("wrong password")
+    assert not user.password_needs_rehash()
+
+
+def test_authenticate_accepts_username_in_any_case_and_email_in_any_case(ctx):
+    user = add_user("Ann", "Ann@Example.com")
+    assert User.authenticate("ann", PASSWORD) is user
+    assert User.authenticate("ANN@example.COM", PASSWORD) is user
+    assert User.authenticate("  Ann  ", PASSWORD) is user
+
+
+@pytest.mark.parametrize("identifier", ["ann", "nobody", "nobody@example.com", ""])
+def test_authenticate_refuses_a_wrong_password_or_an_unknown_user(ctx, identifier):
+    add_user("ann")
+    assert User.authenticate(identifier, "not the password") is None
+
+
+def test_legacy_pbkdf2_hash_still_authenticates_and_is_upgraded(ctx):
+    user = add_user()
+    user.password_hash = LEGACY_HASH
+    assert user.password_needs_rehash()
+    assert User.authenticate("ann", PASSWORD) is user
+    assert user.password_hash.startswith("scrypt:")
+    assert user.check_password(PASSWORD)
+
+
+def test_emails_are_stored_normalised_and_case_folded(ctx):
+    user = add_user("ann", "  Ann.Smith@EXAMPLE.com ")
+    assert user.email == "ann.smith@example.com"
+    assert normalize_email("Ann@Example.COM") == "ann@example.com"
+
+
+def test_usernames_are_unique_regardless_of_case_in_the_database(ctx):
+    add_user("Ann")
+    with pytest.raises(sa.exc.IntegrityError):
+        add_user("aNN", "other@example.com")
+
+
+def test_emails_are_unique_in_the_database(ctx):
+    add_user("ann", "same@example.com")
+    with pytest.raises(sa.exc.IntegrityError):
+        add_user("bob", "SAME@example.com")
+
+
+def test_username_taken_ignores_case_and_can_exclude_the_user_themself(ctx):
+    user = add_user("Ann")
+    assert User.username_taken("aNn")
+    assert not User.username_taken("ANN", excluding=user)
+    assert not User.username_taken("bob")
+
+
+def test_find_looks_up_by_username_or_email(ctx):
+    user = add_user("Ann")
+    assert User.find("ANN") is user
+    assert User.find("ann@EXAMPLE.com") is user
+    assert User.find("nobody") is None
+
+
+def test_record_visit_writes_at_most_once_a_minute(ctx):
+    user = add_user()
+    start = user.last_seen
+    assert not user.record_visit(start + timedelta(seconds=59))
+    assert user.last_seen == start
+    assert user.record_visit(start + timedelta(seconds=60))
+    assert user.last_seen == start + timedelta(seconds=60)
+
+
+def test_gravatar_url_uses_sha256_of_the_email_identicon_default_and_size(app, ctx):
+    user = add_user("ann", "Ann@Example.com")
+    digest = hashlib.sha256(b"ann@example.com").hexdigest()
+    assert user.avatar(80) == f"https://www.gravatar.com/avatar/{digest}?d=identicon&s=80"
+
+
+def test_identicon_provider_serves_avatars_from_the_app(app, ctx):
+    app.config["AVATAR_PROVIDER"] = "identicon"
+    user = add_user()
+    digest = hashlib.sha256(b"ann@example.com").hexdigest()
+    with app.test_request_context():
+        assert user.avatar(80) == f"/avatar/{digest}.svg"
+
+
+def test_identicons_are_deterministic_and_differ_between_users():
+    first = identicon_svg(hashlib.sha256(b"a@example.com").hexdigest())
+    assert first == identicon_svg(hashlib.sha256(b"a@example.com").hexdigest())
+    assert first != identicon_svg(hashlib.sha256(b"b@example.com").hexdigest())
+    assert first.startswith("<svg") and "<rect" in first
+
+
+def test_feed_is_newest_first_with_ties_broken_by_id(ctx):
+    user = add_user()
+    now = utcnow()
+    older = Post(body="older", author=user, created_at=now - timedelta(minutes=1))
+    tie_a = Post(body="tie a", author=user, created_at=now)
+    tie_b = Post(body="tie b", author=user, created_at=now)
+    db.session.add_all([older, tie_a, tie_b])
+    db.session.flush()
+    bodies = [post.body for post in db.session.scalars(Post.newest_first())]
+    assert bodies == ["tie b", "tie a", "older"]
+
+
+def test_post_count_and_a_users_posts(ctx):
+    ann, bob = add_user("ann"), add_user("bob")
+    db.session.add_all([Post(body="one", author=ann), Post(body="two", author=bob)])
+    db.session.flush()
+    assert ann.post_count() == 1
+    assert [post.body for post in db.session.scalars(ann.posts_newest_first())] == ["one"]
+
+
+def test_with_authors_keeps_feed_order_and_loads_authors(ctx):
+    user = add_user()
+    posts = [
+        Post(body=str(n), author=user, created_at=utcnow() + timedelta(seconds=n)) for n in range(3)
+    ]
+    db.session.add_all(posts)
+    db.session.flush()
+    ids = [post.id for post in posts]
+    db.session.expunge_all()
+    loaded = Post.with_authors(ids)
+    assert [post.body for post in loaded] == ["2", "1", "0"]
+    assert all("author" in post.__dict__ for post in loaded)
+    assert Post.with_authors([]) == []
+
+
+def test_time_defaults_are_called_per_row_not_once_at_import(ctx):
+    for column in (User.member_since, User.last_seen, Post.created_at):
+        assert column.default.is_callable
+    assert add_user().member_since.tzinfo is None  # stored times are naive UTC
+
+
+def test_reprs_name_the_user_and_post_for_the_shell(ctx):
+    user = add_user("ann")
+    post = Post(body="hi", author=user)
+    db.session.add(post)
+    db.session.flush()
+    assert repr(user) == "<User ann>"
+    assert repr(post) == f"<Post {post.id} by user {user.id}>"
