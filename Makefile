@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 run: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
-	$(BIN)/flask run
+	$(BIN)/flask run --debug
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .

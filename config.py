@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -54,6 +55,13 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_MSG_CATEGORY = "info"
 
+    # How long a password reset link works, in seconds.
+    PASSWORD_RESET_MAX_AGE = env_int("PASSWORD_RESET_MAX_AGE", 3600)
+    # Scheme, host and path prefix for links in mails, e.g. https://microblog.example. Without
+    # it (or SERVER_NAME) links follow the request's Host header, which a client controls.
+    APP_BASE_URL = os.environ.get("APP_BASE_URL", "").rstrip("/")
+    SERVER_NAME = os.environ.get("SERVER_NAME") or None
+
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = env_int("MAIL_PORT", 25)
     MAIL_USE_TLS = env_flag("MAIL_USE_TLS")
@@ -61,6 +69,8 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Microblog <noreply@localhost>")
+    # With no server, mails are written to the log instead (see app/email.py).
+    MAIL_SUPPRESS_SEND = not MAIL_SERVER
 
     # Every form here is a few kilobytes; anything far larger is a mistake or an attack (413).
     MAX_CONTENT_LENGTH = 256 * 1024
@@ -68,6 +78,8 @@ class Config:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_NAME = "remember_token"
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
@@ -82,7 +94,6 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    DEBUG = True
     # Work with no internet out of the box; set AVATAR_PROVIDER=gravatar to see Gravatar's.
     AVATAR_PROVIDER = os.environ.get("AVATAR_PROVIDER", "identicon")
 
@@ -118,6 +129,11 @@ class ProductionConfig(Config):
             )
         if app.debug:
             raise RuntimeError("DEBUG must be off in production (unset FLASK_DEBUG).")
+        if not (app.config["APP_BASE_URL"] or app.config["SERVER_NAME"]):
+            app.logger.warning(
+                "Neither APP_BASE_URL nor SERVER_NAME is set: links in mails follow the "
+                "request's Host header, which a client can forge."
+            )
 
 
 def _instance_secret_key(app: Flask) -> str:
