@@ -1,12 +1,16 @@
 """Users and posts, and the rules about their data."""
 
 import functools
+import hashlib
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_login import UserMixin
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.avatars import avatar_url
@@ -42,6 +46,10 @@ def normalize_email(address: str) -> str:
     return address.lower()
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 @functools.cache
 def _current_hash_method() -> str:
     """The method and parameters Werkzeug's default hashing uses, e.g. ``scrypt:32768:8:1``."""
@@ -59,6 +67,9 @@ class User(UserMixin, db.Model):
     username: so.Mapped[str] = so.mapped_column(sa.String(USERNAME_MAX_LENGTH))
     email: so.Mapped[str] = so.mapped_column(sa.String(EMAIL_MAX_LENGTH), unique=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    # Part of every session's and remember-me cookie's user id (see get_id); a new value on
+    # each password change makes every cookie issued before it worthless.
+    session_token: so.Mapped[str] = so.mapped_column(sa.String(64), default=new_session_token)
     about_me: so.Mapped[str | None] = so.mapped_column(sa.String(ABOUT_ME_MAX_LENGTH))
     member_since: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_seen: so.Mapped[datetime] = so.mapped_column(default=utcnow)
@@ -75,6 +86,20 @@ class User(UserMixin, db.Model):
     def __repr__(self) -> str:
         return f"<User {self.username}>"
 
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and remember-me cookie: id and session token."""
+        return f"{self.id}:{self.session_token}"
+
+    @classmethod
+    def from_session_id(cls, session_id: str) -> "User | None":
+        user_id, _, token = session_id.partition(":")
+        if not user_id.isdigit() or not token:
+            return None  # a cookie from before session tokens, or not ours
+        user = db.session.get(cls, int(user_id))
+        if user is None or not secrets.compare_digest(user.session_token, token):
+            return None
+        return user
+
     # Lookups -----------------------------------------------------------------------------
 
     @staticmethod
@@ -86,10 +111,12 @@ class User(UserMixin, db.Model):
         """The user with this username (any case) or email address, for sign-in and the shell."""
         identifier = username_or_email.strip()
         if "@" in identifier:
-            condition = cls.email == normalize_email(identifier)
-        else:
-            condition = cls.username_matches(identifier)
-        return db.session.scalar(sa.select(cls).where(condition))
+            return cls.find_by_email(identifier)
+        return db.session.scalar(sa.select(cls).where(cls.username_matches(identifier)))
+
+    @classmethod
+    def find_by_email(cls, address: str) -> "User | None":
+        return db.session.scalar(sa.select(cls).where(cls.email == normalize_email(address)))
 
     @classmethod
     def authenticate(cls, username_or_email: str, password: str) -> "User | None":
@@ -105,7 +132,8 @@ class User(UserMixin, db.Model):
         if not user.check_password(password):
             return None
         if user.password_needs_rehash():
-            user.set_password(password)
+            # Same password, stronger hash: sessions stay, unlike set_password().
+            user.password_hash = generate_password_hash(password)
         return user
 
     @classmethod
@@ -126,13 +154,44 @@ class User(UserMixin, db.Model):
         self.email = normalize_email(address)
 
     def set_password(self, password: str) -> None:
+        """Change the password, which logs out every session and kills every reset link."""
         self.password_hash = generate_password_hash(password)
+        self.session_token = new_session_token()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
     def password_needs_rehash(self) -> bool:
         return self.password_hash.split("$", 1)[0] != _current_hash_method()
+
+    # Password reset tokens. itsdangerous removed TimedJSONWebSignatureSerializer (which older
+    # tutorials use) in 2.1; URLSafeTimedSerializer signs with SECRET_KEY and a timestamp.
+
+    @staticmethod
+    def _reset_serializer() -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+    def _password_fingerprint(self) -> str:
+        # Changes with every new hash (each has a fresh salt), so a token dies once used.
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:32]
+
+    def password_reset_token(self) -> str:
+        payload = {"user": self.id, "password": self._password_fingerprint()}
+        return self._reset_serializer().dumps(payload)
+
+    @classmethod
+    def from_password_reset_token(cls, token: str) -> "User | None":
+        """The user the token was made for, if it is genuine, fresh and not yet used."""
+        max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+        try:
+            payload = cls._reset_serializer().loads(token, max_age=max_age)
+            user_id, fingerprint = payload["user"], payload["password"]
+        except (BadData, KeyError, TypeError):
+            return None
+        user = db.session.get(cls, user_id)
+        if user is None or not secrets.compare_digest(user._password_fingerprint(), fingerprint):
+            return None
+        return user
 
     def avatar(self, size: int) -> str:
         """The URL of this user's avatar, ``size`` pixels square."""
@@ -192,5 +251,5 @@ class Post(db.Model):
 
 
 @login.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    return User.from_session_id(session_id)

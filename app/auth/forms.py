@@ -9,15 +9,24 @@ from app.models import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH, User
 PASSWORD_MAX_LENGTH = 128
 
 
-def new_password_fields() -> tuple[PasswordField, PasswordField]:
+def email_field() -> EmailField:
+    return EmailField(
+        "Email",
+        filters=[strip],
+        validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH), Email()],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+def new_password_fields(label: str = "Password") -> tuple[PasswordField, PasswordField]:
     password = PasswordField(
-        "Password",
+        label,
         validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
         description=f"At least {PASSWORD_MIN_LENGTH} characters.",
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
-        "Confirm password",
+        f"Confirm {label.lower()}",
         validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
         render_kw={"autocomplete": "new-password"},
     )
@@ -26,12 +35,7 @@ def new_password_fields() -> tuple[PasswordField, PasswordField]:
 
 class RegistrationForm(FlaskForm):
     username = username_field()
-    email = EmailField(
-        "Email",
-        filters=[strip],
-        validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH), Email()],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_field()
     password, confirm_password = new_password_fields()
     submit = SubmitField("Register")
 
@@ -58,3 +62,23 @@ class LoginForm(FlaskForm):
     )
     remember_me = BooleanField("Remember me")
     submit = SubmitField("Log in")
+
+
+class ResetPasswordRequestForm(FlaskForm):
+    email = email_field()
+    submit = SubmitField("Send me a reset link")
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm_password = new_password_fields("New password")
+    submit = SubmitField("Set new password")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password, confirm_password = new_password_fields("New password")
+    submit = SubmitField("Change password")

@@ -1,8 +1,25 @@
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth.forms import LoginForm, RegistrationForm
+from app.auth.email import send_password_reset
+from app.auth.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+    ResetPasswordRequestForm,
+)
+from app.email import link_base, run_in_background
 from app.extensions import db
 from app.models import User
 from app.redirects import safe_next_path
@@ -57,3 +74,65 @@ def logout():
     logout_user()
     flash("You have been logged out.", "info")
     return redirect(url_for("main.index"))
+
+
+@bp.route("/reset_password_request", methods=["GET", "POST"])
+def reset_password_request():
+    form = ResetPasswordRequestForm()
+    if form.validate_on_submit():
+        # The lookup happens in the background too: known and unknown addresses cost this
+        # request the same, and get the same answer.
+        run_in_background(send_password_reset, form.email.data, link_base())
+        flash(
+            "If an account uses that address, a link to reset its password is on its way. "
+            "Check your inbox (and spam folder).",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template(
+        "auth/reset_password_request.html", title="Reset your password", form=form
+    )
+
+
+@bp.route("/reset_password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = User.from_password_reset_token(token)
+    if user is None:
+        flash(
+            "That password reset link is invalid, expired or already used. "
+            "Request a new one below.",
+            "warning",
+        )
+        return redirect(url_for("auth.reset_password_request"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        user.set_password(form.password.data)
+        db.session.commit()
+        logout_user()  # whoever was logged in here signs in again, with the new password
+        flash("Your password has been reset. Log in with your new password.", "success")
+        return redirect(url_for("auth.login"))
+    response = make_response(
+        render_template("auth/reset_password.html", title="Choose a new password", form=form)
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
+    return response
+
+
+@bp.route("/change_password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append("That is not your current password.")
+        else:
+            user = current_user._get_current_object()
+            user.set_password(form.password.data)
+            db.session.commit()
+            # The new session token logged out every session, this one too: renew it here,
+            # with a new remember-me cookie if this browser had one.
+            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+            login_user(user, remember=remembered)
+            flash("Your password has been changed. Other sessions were logged out.", "success")
+            return redirect(url_for("profile.edit"))
+    return render_template("auth/change_password.html", title="Change password", form=form)
