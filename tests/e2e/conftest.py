@@ -1,0 +1,170 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against the app on a real server."""
+
+import socketserver
+import subprocess
+import tarfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from flask import Flask
+from flask_moment import default_moment_version
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from app import create_app
+from app.extensions import db
+from config import TestingConfig
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # Nothing but this machine: a page that reaches for the internet fails at once.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+MOMENT_PACKAGE = f"moment@{default_moment_version}"
+
+
+class BrowserTestConfig(TestingConfig):
+    WTF_CSRF_ENABLED = True  # forms as users get them
+    AVATAR_PROVIDER = "identicon"  # served by the app: no third-party request
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"Browser tests need Chromium at {CHROMIUM}: install it with "
+            "`sudo apt-get install -y chromium` (never `playwright install`)."
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def moment_js(pytestconfig) -> bytes:
+    """moment.js from its npm package, byte-identical to the CDN file the pages pin by SRI."""
+    cache = Path(pytestconfig.cache.mkdir("moment"))
+    script = cache / f"{default_moment_version}-moment-with-locales.min.js"
+    if not script.exists():
+        subprocess.run(
+            ["npm", "pack", MOMENT_PACKAGE, "--silent", "--pack-destination", str(cache)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        archive = cache / f"moment-{default_moment_version}.tgz"
+        with tarfile.open(archive) as tar:
+            member = tar.extractfile("package/min/moment-with-locales.min.js")
+            script.write_bytes(member.read())
+        archive.unlink()
+    return script.read_bytes()
+
+
+@pytest.fixture
+def app(tmp_path) -> Iterator[Flask]:
+    """The app on a temporary SQLite file, shared by the server thread and the test."""
+
+    class Config(BrowserTestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'e2e.db'}"
+
+    app = create_app(Config)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    # The standard library's server rather than Werkzeug's: when a browser drops a connection
+    # mid-response, Werkzeug's development server can skip closing the response (a file left
+    # open), which the warnings-as-errors setting rightly reports.
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """No line per request: a failing test says what went wrong."""
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free port of 127.0.0.1; its base URL."""
+    http = make_server(
+        "127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=QuietHandler
+    )
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join()
+    http.server_close()
+
+
+def new_context(browser: Browser, base_url: str, moment_js: bytes, **options) -> BrowserContext:
+    context = browser.new_context(base_url=base_url, timezone_id="UTC", locale="en-US", **options)
+    # Pages load moment.js from the CDN with an integrity hash, exactly as in production; the
+    # browser gets the npm copy instead and checks that hash against it.
+    context.route(
+        "https://cdnjs.cloudflare.com/**",
+        lambda route: route.fulfill(
+            body=moment_js,
+            content_type="application/javascript",
+            headers={"Access-Control-Allow-Origin": "*"},
+        ),
+    )
+    return context
+
+
+@pytest.fixture
+def context(browser, server, moment_js) -> Iterator[BrowserContext]:
+    context = new_context(browser, server, moment_js, viewport={"width": 1200, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context) -> Iterator[Page]:
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    assert dialogs == [], f"a script opened a dialog: {dialogs}"
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def phone(browser, server, moment_js) -> Iterator[Page]:
+    context = new_context(
+        browser,
+        server,
+        moment_js,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], None]:
+    """Keep what the user sees at a journey's key screen, for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Page, journey: str) -> None:
+        page.screenshot(path=SCREENSHOTS / f"{journey}.png", full_page=True)
+
+    return take

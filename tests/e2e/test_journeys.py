@@ -1,0 +1,269 @@
+"""Every user journey, in Chromium, as a person would go through it."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.email import background
+from app.extensions import mail
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+RELATIVE_TIME = re.compile(r"^(a few seconds ago|\d+ seconds ago|a minute ago)$")
+LONG_DATE_TIME = re.compile(r"^[A-Z][a-z]+ \d{1,2}, \d{4} \d{1,2}:\d\d [AP]M$")  # moment's LLL
+XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+
+
+def register(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/auth/register")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(f"{username.lower()}@example.com")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Confirm password").fill(password)
+    page.get_by_role("button", name="Register").click()
+
+
+def log_in(page: Page, username: str, password: str = PASSWORD, remember: bool = False) -> None:
+    page.goto("/auth/login")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(password)
+    if remember:
+        page.get_by_label("Remember me").check()
+    page.get_by_role("button", name="Log in").click()
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You have been logged out.")).to_be_visible()
+
+
+def signed_in_as(page: Page, username: str) -> None:
+    expect(page.locator("nav")).to_contain_text(f"Signed in as {username}")
+
+
+def test_1_register_log_out_and_log_in_with_remember_me(page, context, screenshot):
+    register(page, "Ann")
+    expect(page.get_by_text("Welcome to Microblog, Ann!")).to_be_visible()
+    signed_in_as(page, "Ann")
+    log_out(page)
+    expect(page.locator("nav")).not_to_contain_text("Signed in as")
+
+    log_in(page, "ann@example.com", remember=True)
+    signed_in_as(page, "Ann")
+    cookies = {cookie["name"]: cookie for cookie in context.cookies()}
+    assert cookies["remember_token"]["httpOnly"]
+    screenshot(page, "1-register-login")
+
+
+def test_2_posts_appear_on_top_with_relative_times(page, screenshot):
+    register(page, "ann")
+    for text in ("First post", "Second post", "Third post"):
+        page.get_by_label("Say something").fill(text)
+        page.get_by_role("button", name="Post").click()
+        expect(page.get_by_text("Your post is live.")).to_be_visible()
+        first = page.locator("article.post").first
+        expect(first.locator(".post-body")).to_have_text(text)
+        expect(first.locator("time")).to_have_text(RELATIVE_TIME)  # moment.js ran
+    expect(page.locator("article.post .post-body")).to_have_text(
+        ["Third post", "Second post", "First post"]
+    )
+    screenshot(page, "2-posts")
+
+
+def test_3_numbered_pager_and_newer_older_links(app, page, make_user, screenshot):
+    app.config["POSTS_PER_PAGE"] = 3
+    make_user("ann", posts=8)  # pages of 3, 3, 2
+    page.goto("/explore")
+    pager = page.get_by_role("navigation", name="Page navigation")
+    expect(pager.locator(".active")).to_have_text("1")
+    expect(page.locator(".post-body").first).to_have_text("Post 7 by ann")
+
+    pager.get_by_role("link", name="Older ›").click()
+    expect(page).to_have_url(re.compile(r"/explore\?page=2$"))
+    expect(pager.locator(".active")).to_have_text("2")
+    expect(page.locator(".post-body").first).to_have_text("Post 4 by ann")
+
+    pager.get_by_role("link", name="3", exact=True).click()
+    expect(pager.locator(".active")).to_have_text("3")
+    expect(page.locator(".post-body")).to_have_text(["Post 1 by ann", "Post 0 by ann"])
+    expect(pager.locator(".page-item.disabled")).to_have_text("Older ›")
+    screenshot(page, "3-pagination")
+
+    pager.get_by_role("link", name="‹ Newer").click()
+    expect(pager.locator(".active")).to_have_text("2")
+
+
+def popup_requests(page: Page) -> list[str]:
+    requests: list[str] = []
+    page.on("request", lambda request: "/popup" in request.url and requests.append(request.url))
+    return requests
+
+
+def check_hover_card(page: Page, screenshot, journey: str) -> None:
+    requests = popup_requests(page)
+    link = page.locator("article a.user_popup").first
+    card = page.locator(".popover")
+
+    link.hover()
+    expect(card).to_be_visible()
+    expect(card.locator("img.avatar")).to_be_visible()
+    expect(card).to_contain_text("bob")
+    expect(card).to_contain_text("Bob writes about birds.")
+    expect(card).to_contain_text("2 posts")
+    expect(card.locator("time")).to_have_text(LONG_DATE_TIME)  # rendered by moment.js
+    assert card.locator("img.avatar").evaluate("img => img.naturalWidth") > 0
+    screenshot(page, journey)
+
+    page.mouse.move(5, 5)
+    expect(card).to_be_hidden()
+    link.hover()
+    expect(card).to_be_visible()
+    assert len(requests) == 1, "the card is fetched once per page"
+
+    page.mouse.move(5, 5)
+    expect(card).to_be_hidden()
+    page.locator("body").focus()
+    for _ in range(40):  # Tab through the page to the link, as a keyboard user would
+        page.keyboard.press("Tab")
+        if link.evaluate("element => element === document.activeElement"):
+            break
+    else:
+        pytest.fail("Tab never reached the username link")
+    expect(card).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(card).to_be_hidden()
+
+
+def test_4_hover_card_for_a_logged_in_user(page, make_user, screenshot):
+    make_user("bob", about_me="Bob writes about birds.", posts=2)
+    register(page, "ann")
+    check_hover_card(page, screenshot, "4-hover-card")
+
+
+def test_4_hover_card_for_an_anonymous_visitor(page, make_user, screenshot):
+    make_user("bob", about_me="Bob writes about birds.", posts=2)
+    page.goto("/")
+    check_hover_card(page, screenshot, "4-hover-card-anonymous")
+
+
+def test_5_hostile_text_is_shown_as_text_everywhere(page, screenshot):
+    # The server, not the browser's form checks, must refuse a hostile username.
+    page.goto("/auth/register")
+    page.locator("form").evaluate("form => form.noValidate = true")
+    page.get_by_label("Username").evaluate("input => input.removeAttribute('maxlength')")
+    page.get_by_label("Username").fill(XSS)
+    page.get_by_label("Email").fill("mallory@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_text("Use only letters, digits")).to_be_visible()
+    expect(page.get_by_label("Username")).to_have_value(XSS)  # echoed back as text
+    register(page, "mallory")
+    page.get_by_label("Say something").fill(XSS)
+    page.get_by_role("button", name="Post").click()
+    page.goto("/edit_profile")
+    page.get_by_label("About me").fill(XSS)
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.locator(".about-me")).to_have_text(XSS)
+    expect(page.locator(".post-body").first).to_have_text(XSS)
+    page.goto("/explore")
+    expect(page.locator(".post-body").first).to_have_text(XSS)
+    page.locator("article a.user_popup").first.hover()
+    expect(page.locator(".popover .about-me")).to_have_text(XSS)
+    assert page.locator(".popover img").count() == 1  # the avatar; the hostile img is text
+    screenshot(page, "5-hostile-text")
+    # The page fixture fails the test if any dialog opened.
+
+
+def test_6_edit_profile(page, make_user, screenshot):
+    make_user("bob")
+    register(page, "ann")
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_role("link", name="Edit profile").click()
+
+    page.get_by_label("Username").fill("BOB")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("That username is taken.")).to_be_visible()
+    expect(page.get_by_label("Username")).to_have_value("BOB")
+    screenshot(page, "6-edit-profile-error")
+
+    page.get_by_label("Username").fill("Annie")
+    page.get_by_label("About me").fill("Reads a lot.\nWrites a little.")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/user/Annie$"))
+    expect(page.locator("h1")).to_have_text("Annie")
+    expect(page.locator(".about-me")).to_have_text("Reads a lot.\nWrites a little.")
+    signed_in_as(page, "Annie")
+
+
+def test_7_password_reset_by_email(page, make_user, screenshot):
+    make_user("ann")
+    page.goto("/auth/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    with mail.record_messages() as outbox:
+        page.get_by_label("Email").fill("ANN@example.com")
+        page.get_by_role("button", name="Send me a reset link").click()
+        expect(page.get_by_text("a link to reset its password is on its way")).to_be_visible()
+        background.submit(lambda: None).result(timeout=10)  # the mail thread is done
+    [message] = outbox
+    link = re.search(r"http://\S+/auth/reset_password/\S+", message.body).group(0)
+
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill("a new passphrase")
+    page.get_by_label("Confirm new password").fill("a new passphrase")
+    screenshot(page, "7-password-reset")
+    page.get_by_role("button", name="Set new password").click()
+    expect(page.get_by_text("Your password has been reset.")).to_be_visible()
+
+    log_in(page, "ann", "a new passphrase")
+    signed_in_as(page, "ann")
+    page.goto(link)
+    expect(
+        page.get_by_text("That password reset link is invalid, expired or already used.")
+    ).to_be_visible()
+
+
+def test_8_logout_is_a_post_and_ends_access(page, screenshot):
+    register(page, "ann")
+    assert page.locator('a[href*="logout"]').count() == 0
+    expect(page.locator('form[method="post"][action="/auth/logout"]')).to_have_count(1)
+    log_out(page)
+    page.goto("/edit_profile")
+    expect(page).to_have_url(re.compile(r"/auth/login\?next=%2Fedit_profile$"))
+    expect(page.get_by_text("Please log in to access this page.")).to_be_visible()
+    screenshot(page, "8-logged-out")
+
+
+def test_9_not_found_page_and_form_without_csrf_token(page, screenshot):
+    response = page.goto("/user/nobody")
+    assert response.status == 404
+    expect(page.locator("h1")).to_have_text("Not Found")
+    screenshot(page, "9-not-found")
+
+    page.goto("/auth/login")
+    page.locator('input[name="csrf_token"]').evaluate("input => input.remove()")
+    page.get_by_label("Username or email").fill("ann")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_response(re.compile(r"/auth/login$")) as answer:
+        page.get_by_role("button", name="Log in").click()
+    assert answer.value.status == 400
+    expect(page.locator("h1")).to_have_text("Bad Request")
+    screenshot(page, "9-csrf-rejected")
+
+
+def test_10_phone_navbar_collapses_into_its_toggler(phone, screenshot):
+    phone.goto("/")
+    explore = phone.get_by_role("link", name="Explore")
+    expect(explore).to_be_hidden()
+    toggler = phone.get_by_role("button", name="Toggle navigation")
+    expect(toggler).to_be_visible()
+    toggler.click()
+    expect(toggler).to_have_attribute("aria-expanded", "true")
+    expect(phone.locator("#navbar-links")).to_have_class(re.compile(r"\bshow\b"))  # opened
+    expect(explore).to_be_visible()
+    screenshot(phone, "10-phone-navbar")
+    explore.click()
+    expect(phone).to_have_url(re.compile(r"/explore$"))
