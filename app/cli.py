@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
-from app.models import POST_MAX_LENGTH, USERNAME_MAX_LENGTH, Post, User, utcnow
+from app.models import POST_MAX_LENGTH, USERNAME_MAX_LENGTH, Follow, Post, User, utcnow
 
 BATCH_SIZE = 10_000
 HISTORY = timedelta(days=365)
@@ -20,10 +20,15 @@ HISTORY = timedelta(days=365)
 @click.command("seed")
 @click.option("--users", default=20, show_default=True, type=click.IntRange(min=0))
 @click.option("--posts", default=200, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--follows", default=5, show_default=True, type=click.IntRange(min=0), help="Per new user."
+)
 @click.option("--password", default="microblog", show_default=True, help="For every new user.")
 @click.option("--random-seed", type=int, help="Make the data the same on every run.")
 @with_appcontext
-def seed_command(users: int, posts: int, password: str, random_seed: int | None) -> None:
+def seed_command(
+    users: int, posts: int, follows: int, password: str, random_seed: int | None
+) -> None:
     """Add demo users and posts (each user can log in with --password)."""
     started = time.perf_counter()
     fake = Faker()
@@ -54,7 +59,7 @@ def seed_command(users: int, posts: int, password: str, random_seed: int | None)
         )
     insert_in_batches(User, user_rows)
 
-    author_ids = db.session.scalars(sa.select(User.id)).all()
+    author_ids = db.session.scalars(sa.select(User.id).order_by(User.id)).all()
     if posts and not author_ids:
         raise click.UsageError("There are no users to write the posts: add --users.")
     post_rows = (
@@ -66,9 +71,22 @@ def seed_command(users: int, posts: int, password: str, random_seed: int | None)
         for _ in range(posts)
     )
     insert_in_batches(Post, post_rows)
+
+    new_user_ids = author_ids[len(author_ids) - users :]  # inserted last: the highest ids
+    follow_rows = []
+    for follower_id in new_user_ids:
+        # One spare pick, in case the sample holds the follower themself.
+        picks = rng.sample(author_ids, min(follows + 1, len(author_ids)))
+        followed = [user_id for user_id in picks if user_id != follower_id][:follows]
+        follow_rows += [{"follower_id": follower_id, "followed_id": f} for f in followed]
+    insert_in_batches(Follow, follow_rows)
+    User.recount()  # bulk inserts bypass the counters
     db.session.commit()
     elapsed = time.perf_counter() - started
-    click.echo(f"Added {users} users (password: {password}) and {posts} posts in {elapsed:.1f} s.")
+    click.echo(
+        f"Added {users} users (password: {password}), {posts} posts and "
+        f"{len(follow_rows)} follows in {elapsed:.1f} s."
+    )
 
 
 def insert_in_batches(model: type[db.Model], rows) -> None:

@@ -3,7 +3,7 @@
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField, SubmitField
+from wtforms import Field, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from app.models import USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN
@@ -43,9 +43,3 @@ def username_field(label: str = "Username") -> StringField:
         ],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
-
-
-class ActionForm(FlaskForm):
-    """A form with just a button: carries the CSRF token for POST-only actions."""
-
-    submit = SubmitField("Submit")

@@ -73,6 +73,11 @@ class User(UserMixin, db.Model):
     about_me: so.Mapped[str | None] = so.mapped_column(sa.String(ABOUT_ME_MAX_LENGTH))
     member_since: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_seen: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Stored counts, changed in the same transaction as the rows they count (see follow(),
+    # publish() and delete_post()), so showing them costs nothing whatever the site's size.
+    posts_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    followers_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    following_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     posts: so.WriteOnlyMapped["Post"] = so.relationship(
         back_populates="author", passive_deletes=True
@@ -205,14 +210,95 @@ class User(UserMixin, db.Model):
         self.last_seen = now
         return True
 
-    # Queries -----------------------------------------------------------------------------
+    # Following ---------------------------------------------------------------------------
+
+    def is_following(self, user: "User") -> bool:
+        return db.session.get(Follow, (self.id, user.id)) is not None
+
+    def follow(self, user: "User") -> bool:
+        """Follow ``user``; False if already following. Nobody can follow themself."""
+        if user.id == self.id:
+            raise ValueError("Users cannot follow themselves.")
+        if self.is_following(user):
+            return False
+        db.session.add(Follow(follower_id=self.id, followed_id=user.id))
+        # SQL expressions, not Python arithmetic: concurrent requests cannot lose an update.
+        self.following_count = User.following_count + 1
+        user.followers_count = User.followers_count + 1
+        return True
+
+    def unfollow(self, user: "User") -> bool:
+        """Stop following ``user``; False if not following."""
+        follow = db.session.get(Follow, (self.id, user.id))
+        if follow is None:
+            return False
+        db.session.delete(follow)
+        self.following_count = User.following_count - 1
+        user.followers_count = User.followers_count - 1
+        return True
+
+    def following_among(self, users: "list[User]") -> set[int]:
+        """Ids of those ``users`` that this user follows, in one query for a whole page."""
+        ids = [user.id for user in users]
+        if not ids:
+            return set()
+        stmt = sa.select(Follow.followed_id).where(
+            Follow.follower_id == self.id, Follow.followed_id.in_(ids)
+        )
+        return set(db.session.scalars(stmt))
+
+    def followers_newest_first(self) -> sa.Select[tuple["User"]]:
+        return (
+            sa.select(User)
+            .join(Follow, Follow.follower_id == User.id)
+            .where(Follow.followed_id == self.id)
+            .order_by(Follow.created_at.desc(), Follow.follower_id.desc())
+        )
+
+    def following_newest_first(self) -> sa.Select[tuple["User"]]:
+        return (
+            sa.select(User)
+            .join(Follow, Follow.followed_id == User.id)
+            .where(Follow.follower_id == self.id)
+            .order_by(Follow.created_at.desc(), Follow.followed_id.desc())
+        )
+
+    # Posts -------------------------------------------------------------------------------
+
+    def publish(self, body: str) -> "Post":
+        post = Post(body=body, author=self)
+        db.session.add(post)
+        self.posts_count = User.posts_count + 1
+        return post
+
+    def delete_post(self, post: "Post") -> None:
+        if post.author_id != self.id:
+            raise ValueError("Only the author can delete a post.")
+        db.session.delete(post)
+        self.posts_count = User.posts_count - 1
 
     def posts_newest_first(self) -> sa.Select[tuple["Post"]]:
         return Post.newest_first().where(Post.author_id == self.id)
 
-    def post_count(self) -> int:
-        return db.session.scalar(
-            sa.select(sa.func.count()).select_from(Post).where(Post.author_id == self.id)
+    def timeline(self) -> sa.Select[tuple["Post"]]:
+        """This user's posts and those of everyone they follow, newest first."""
+        followed = sa.select(Follow.followed_id).where(Follow.follower_id == self.id)
+        return Post.newest_first().where(
+            sa.or_(Post.author_id == self.id, Post.author_id.in_(followed))
+        )
+
+    @classmethod
+    def recount(cls) -> None:
+        """Set every stored count from the rows it counts: after bulk inserts, or to check."""
+        posts = sa.select(sa.func.count()).where(Post.author_id == cls.id)
+        followers = sa.select(sa.func.count()).where(Follow.followed_id == cls.id)
+        following = sa.select(sa.func.count()).where(Follow.follower_id == cls.id)
+        db.session.execute(
+            sa.update(cls).values(
+                posts_count=posts.scalar_subquery(),
+                followers_count=followers.scalar_subquery(),
+                following_count=following.scalar_subquery(),
+            )
         )
 
 
@@ -220,6 +306,7 @@ class Post(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     body: so.Mapped[str] = so.mapped_column(sa.String(POST_MAX_LENGTH))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+    edited_at: so.Mapped[datetime | None]
     author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey(User.id, ondelete="CASCADE"))
 
     author: so.Mapped[User] = so.relationship(back_populates="posts")
@@ -231,6 +318,11 @@ class Post(db.Model):
 
     def __repr__(self) -> str:
         return f"<Post {self.id} by user {self.author_id}>"
+
+    def edit(self, body: str) -> None:
+        if body != self.body:
+            self.body = body
+            self.edited_at = utcnow()
 
     @classmethod
     def newest_first(cls) -> sa.Select[tuple["Post"]]:
@@ -248,6 +340,24 @@ class Post(db.Model):
             .options(so.joinedload(cls.author, innerjoin=True))
         )
         return list(db.session.scalars(stmt))
+
+
+class Follow(db.Model):
+    """One user following another: the follow graph's edges."""
+
+    follower_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey(User.id, ondelete="CASCADE"), primary_key=True
+    )
+    followed_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey(User.id, ondelete="CASCADE"), primary_key=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # The primary key serves "whom does X follow"; this serves "who follows X".
+        sa.Index("ix_follow_followed_id_follower_id", followed_id, follower_id),
+        sa.CheckConstraint("follower_id != followed_id", name="not_self"),
+    )
 
 
 @login.user_loader

@@ -58,7 +58,7 @@ def make_user(app: Flask) -> Callable[..., int]:
         posts: int = 0,
     ) -> int:
         with app.app_context():
-            user = User(username=username, about_me=about_me)
+            user = User(username=username, about_me=about_me, posts_count=posts)
             user.set_email(email or f"{username.lower()}@example.com")
             user.password_hash = password_hash(password)
             db.session.add(user)

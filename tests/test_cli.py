@@ -16,10 +16,13 @@ def counts(app) -> tuple[int, int]:
 def test_seed_adds_valid_users_who_can_log_in_and_their_posts(app, client):
     result = app.test_cli_runner().invoke(args=["seed", "--users", "5", "--posts", "40"])
     assert result.exit_code == 0, result.output
-    assert "Added 5 users (password: microblog) and 40 posts" in result.output
+    assert "Added 5 users (password: microblog), 40 posts and 20 follows" in result.output
     assert counts(app) == (5, 40)
     with app.app_context():
         users = db.session.scalars(sa.select(User)).all()
+        assert sum(user.posts_count for user in users) == 40  # counters match the bulk rows
+        assert all(user.following_count == 4 for user in users)
+        assert sum(user.followers_count for user in users) == 20
         assert all(re.fullmatch(USERNAME_PATTERN, user.username) for user in users)
         assert all(3 <= len(user.username) <= 32 for user in users)
         assert all(len(post.body) <= 280 for post in db.session.scalars(sa.select(Post)))

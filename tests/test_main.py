@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Post, User
-from tests.helpers import links_in, text_of
+from tests.helpers import field_value, links_in, text_of
 
 
 def post_bodies(response) -> list[str]:
@@ -34,12 +34,16 @@ def test_index_is_also_served_at_index(client, make_user):
     assert post_bodies(client.get("/index")) == ["Post 0 by ann"]
 
 
-def test_logged_in_home_has_the_post_form_and_the_feed(client, login, make_user):
+def test_logged_in_home_has_the_post_form_and_an_empty_timeline_pointing_to_explore(
+    client, login, make_user
+):
     make_user("bob", posts=1)
     login()
     response = client.get("/")
     assert 'name="body"' in response.get_data(as_text=True)
-    assert post_bodies(response) == ["Post 0 by bob"]
+    assert post_bodies(response) == []
+    assert "Your timeline is empty" in text_of(response)
+    assert ("/explore", "Explore") in links_in(response)
 
 
 def test_posting_trims_the_body_and_shows_it_first(app, client, login):
@@ -204,10 +208,13 @@ def test_feed_statement_count_does_not_grow_with_page_size(
     for per_page in (10, 50):
         app.config["POSTS_PER_PAGE"] = per_page
         for n in range(per_page):  # each post by a different author, the worst case for N+1
-            make_user(f"writer{per_page}_{n}", posts=1)
+            name = f"writer{per_page}_{n}"
+            make_user(name, posts=1)
+            client.post(f"/follow/{name}")
         sql_log.clear()
         assert len(post_bodies(client.get(path))) == per_page
         counts.append(len(sql_log))
+    print(f"statements for {path}: {counts[0]} (page of 10), {counts[1]} (page of 50)")
     assert counts[0] == counts[1]
 
 
@@ -227,3 +234,119 @@ def test_last_seen_is_written_at_most_once_a_minute(app, client, login, sql_log)
     assert not any(statement.startswith("UPDATE") for statement in sql_log)
     with app.app_context():
         assert db.session.get(User, user_id).last_seen == first
+
+
+def only_post_id(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Post.id))
+
+
+def test_post_permalink_shows_the_post_and_its_author(app, client, make_user):
+    make_user("ann", about_me="Hello from Ann", posts=1)
+    post_id = only_post_id(app)
+    response = client.get(f"/post/{post_id}")
+    assert post_bodies(response) == ["Post 0 by ann"]
+    text = text_of(response)
+    assert "Hello from Ann" in text and "1 post 0 followers 0 following" in text
+    assert "Post by ann · Microblog" in text
+
+
+def test_feed_timestamps_link_to_the_permalink(app, client, make_user):
+    make_user("ann", posts=1)
+    post_id = only_post_id(app)
+    html = client.get("/explore").get_data(as_text=True)
+    assert re.search(rf'href="/post/{post_id}">\s*<time', html)
+
+
+@pytest.mark.parametrize("path", ["/post/999", "/post/999/edit", "/post/abc"])
+def test_unknown_posts_are_404(client, login, path):
+    login()
+    assert client.get(path).status_code == 404
+
+
+def test_author_edits_a_post_and_it_shows_as_edited(app, client, login):
+    login("ann")
+    client.post("/", data={"body": "frist"})
+    post_id = only_post_id(app)
+    response = client.get(f"/post/{post_id}/edit")
+    assert field_value(response, "body") == "frist"
+    response = client.post(f"/post/{post_id}/edit", data={"body": " first "}, follow_redirects=True)
+    assert response.request.path == f"/post/{post_id}"
+    assert "Your post has been updated." in text_of(response)
+    assert post_bodies(response) == ["first"]
+    assert "· edited" in text_of(response)
+    with app.app_context():
+        assert db.session.get(Post, post_id).edited_at is not None
+
+
+def test_saving_an_unchanged_post_does_not_mark_it_edited(app, client, login):
+    login("ann")
+    client.post("/", data={"body": "same"})
+    post_id = only_post_id(app)
+    client.post(f"/post/{post_id}/edit", data={"body": "same"})
+    with app.app_context():
+        assert db.session.get(Post, post_id).edited_at is None
+
+
+def test_editing_with_a_bad_body_is_a_form_error(app, client, login):
+    login("ann")
+    client.post("/", data={"body": "keep me"})
+    post_id = only_post_id(app)
+    response = client.post(f"/post/{post_id}/edit", data={"body": "x" * 281})
+    assert "cannot be longer than 280 characters" in text_of(response)
+    assert stored_posts(app) == ["keep me"]
+
+
+def test_only_the_author_may_edit_or_delete(app, client, login, make_user):
+    make_user("bob", posts=1)
+    post_id = only_post_id(app)
+    login("ann")
+    assert client.get(f"/post/{post_id}/edit").status_code == 403
+    assert client.post(f"/post/{post_id}/edit", data={"body": "mine now"}).status_code == 403
+    assert client.post(f"/post/{post_id}/delete").status_code == 403
+    assert stored_posts(app) == ["Post 0 by bob"]
+
+
+def test_anonymous_visitors_cannot_edit_or_delete(app, client, make_user):
+    make_user("bob", posts=1)
+    post_id = only_post_id(app)
+    assert client.get(f"/post/{post_id}/edit").location.startswith("/auth/login")
+    assert client.post(f"/post/{post_id}/delete").location.startswith("/auth/login")
+    assert stored_posts(app) == ["Post 0 by bob"]
+
+
+def test_author_deletes_a_post_and_returns_to_the_page(app, client, login):
+    user_id = login("ann")
+    client.post("/", data={"body": "oops"})
+    post_id = only_post_id(app)
+    response = client.post(f"/post/{post_id}/delete", data={"next": "/explore?page=1"})
+    assert response.location == "/explore?page=1"
+    assert stored_posts(app) == []
+    with app.app_context():
+        assert db.session.get(User, user_id).posts_count == 0
+    assert client.get(f"/post/{post_id}").status_code == 404
+
+
+def test_deleting_from_the_permalink_goes_to_the_profile(app, client, login):
+    login("ann")
+    client.post("/", data={"body": "oops"})
+    post_id = only_post_id(app)
+    response = client.post(f"/post/{post_id}/delete", data={"next": f"/post/{post_id}"})
+    assert response.location == "/user/ann"
+
+
+def test_delete_is_post_only(app, client, login):
+    login("ann")
+    client.post("/", data={"body": "stay"})
+    assert client.get(f"/post/{only_post_id(app)}/delete").status_code == 405
+    assert stored_posts(app) == ["stay"]
+
+
+def test_own_posts_offer_edit_and_a_confirmed_delete(app, client, login, make_user):
+    make_user("bob", posts=1)
+    login("ann")
+    client.post("/", data={"body": "mine"})
+    html = client.get("/explore").get_data(as_text=True)
+    assert html.count('data-bs-target="#delete-post-modal"') == 1  # on ann's post only
+    assert 'id="delete-post-modal"' in html
+    assert html.count(">Edit</a>") == 1

@@ -72,3 +72,33 @@ def test_session_token_migration_keeps_users_and_gives_each_a_token(migrated_app
     assert all(len(token) >= 32 for token in tokens) and tokens[0] != tokens[1]
     with pytest.raises(sa.exc.IntegrityError):  # the username index survived the rebuild
         insert_user("ANN", email="other@example.com", session_token="three")
+
+
+def test_upgrading_a_populated_database_keeps_every_row_and_counts_posts(migrated_app):
+    upgrade(revision="d4f8d37d520a")  # users and posts, before follows and counts
+    insert_user("ann", session_token="one")
+    insert_user("bob", session_token="two")
+    with db.engine.begin() as connection:
+        ann_id, bob_id = connection.scalars(sa.text("SELECT id FROM user ORDER BY id")).all()
+        for author_id, body in [(ann_id, "a1"), (ann_id, "a2"), (bob_id, "b1")]:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO post (body, created_at, author_id) "
+                    "VALUES (:body, CURRENT_TIMESTAMP, :author_id)"
+                ),
+                {"body": body, "author_id": author_id},
+            )
+    upgrade()
+    with db.engine.connect() as connection:
+        users = connection.execute(
+            sa.text(
+                "SELECT username, posts_count, followers_count, following_count FROM user "
+                "ORDER BY id"
+            )
+        ).all()
+        posts = connection.scalars(sa.text("SELECT body FROM post ORDER BY id")).all()
+    assert [tuple(row) for row in users] == [("ann", 2, 0, 0), ("bob", 1, 0, 0)]
+    assert posts == ["a1", "a2", "b1"]
+    downgrade(revision="d4f8d37d520a")
+    with pytest.raises(sa.exc.IntegrityError):  # the username index survived the way back
+        insert_user("ANN", email="again@example.com", session_token="three")

@@ -127,11 +127,13 @@ def test_feed_is_newest_first_with_ties_broken_by_id(ctx):
     assert bodies == ["tie b", "tie a", "older"]
 
 
-def test_post_count_and_a_users_posts(ctx):
+def test_publish_counts_the_post_and_a_users_posts_are_theirs(ctx):
     ann, bob = add_user("ann"), add_user("bob")
-    db.session.add_all([Post(body="one", author=ann), Post(body="two", author=bob)])
+    ann.publish("one")
+    bob.publish("two")
     db.session.flush()
-    assert ann.post_count() == 1
+    db.session.refresh(ann)
+    assert ann.posts_count == 1
     assert [post.body for post in db.session.scalars(ann.posts_newest_first())] == ["one"]
 
 

@@ -1,6 +1,7 @@
 """App-wide error pages, in the site's layout."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
@@ -19,20 +20,31 @@ EXPLANATIONS = {
 }
 
 
-@bp.app_errorhandler(HTTPException)
-def http_error(error: HTTPException):
+def error_page(error: HTTPException, explanation: str):
     code = error.code or 500
     body = render_template(
         "errors/error.html",
         title=f"{code} {error.name}",
         code=code,
         name=error.name,
-        explanation=EXPLANATIONS.get(code, error.description),
-        path=request.path,
+        explanation=explanation,
     )
     # Keep what the exception adds for clients, e.g. Allow on a 405 or Retry-After on a 429.
     headers = [(key, value) for key, value in error.get_headers() if key != "Content-Type"]
     return body, code, headers
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    # A view's own words (abort(400, "...")) win over the generic explanation.
+    if error.description != type(error).description:
+        return error_page(error, error.description)
+    return error_page(error, EXPLANATIONS.get(error.code, error.description))
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error: CSRFError):
+    return error_page(error, EXPLANATIONS[400])
 
 
 @bp.app_errorhandler(InternalServerError)

@@ -1,10 +1,20 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
 
 from app.extensions import db, login, moment
 from app.main.forms import PostForm
 from app.models import Post
 from app.pagination import paginate_posts
+from app.redirects import safe_next_path
 
 bp = Blueprint("main", __name__)
 
@@ -18,17 +28,18 @@ def record_visit():
 @bp.route("/index", methods=["GET", "POST"])
 @bp.route("/", methods=["GET", "POST"])  # registered first, so url_for() builds "/"
 def index():
-    form = None
-    if current_user.is_authenticated:
-        form = PostForm()
-        if form.validate_on_submit():
-            db.session.add(Post(body=form.body.data, author=current_user))
-            db.session.commit()
-            flash("Your post is live.", "success")
-            return redirect(url_for("main.index"))
-    elif request.method == "POST":
-        return login.unauthorized()
-    pagination = paginate_posts(Post.newest_first())
+    if not current_user.is_authenticated:
+        if request.method == "POST":
+            return login.unauthorized()
+        pagination = paginate_posts(Post.newest_first())
+        return render_template("main/index.html", title="Home", form=None, pagination=pagination)
+    form = PostForm()
+    if form.validate_on_submit():
+        current_user.publish(form.body.data)
+        db.session.commit()
+        flash("Your post is live.", "success")
+        return redirect(url_for("main.index"))
+    pagination = paginate_posts(current_user.timeline())
     return render_template("main/index.html", title="Home", form=form, pagination=pagination)
 
 
@@ -36,6 +47,56 @@ def index():
 def explore():
     pagination = paginate_posts(Post.newest_first())
     return render_template("main/explore.html", title="Explore", pagination=pagination)
+
+
+def post_or_404(post_id: int) -> Post:
+    return db.first_or_404(Post.newest_first().where(Post.id == post_id))
+
+
+def own_post_or_403(post_id: int) -> Post:
+    post = post_or_404(post_id)
+    if post.author_id != current_user.id:
+        abort(403)
+    return post
+
+
+@bp.get("/post/<int:post_id>")
+def post(post_id: int):
+    post = post_or_404(post_id)
+    author = post.author
+    is_following = current_user.is_authenticated and current_user.is_following(author)
+    return render_template(
+        "main/post.html", title=f"Post by {author.username}", post=post, is_following=is_following
+    )
+
+
+@bp.route("/post/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_post(post_id: int):
+    post = own_post_or_403(post_id)
+    form = PostForm()
+    if form.validate_on_submit():
+        post.edit(form.body.data)
+        db.session.commit()
+        flash("Your post has been updated.", "success")
+        return redirect(url_for("main.post", post_id=post.id))
+    if request.method == "GET":
+        form.body.data = post.body
+    form.submit.label.text = "Save"
+    return render_template("main/edit_post.html", title="Edit post", form=form, post=post)
+
+
+@bp.post("/post/<int:post_id>/delete")
+@login_required
+def delete_post(post_id: int):
+    post = own_post_or_403(post_id)
+    current_user.delete_post(post)
+    db.session.commit()
+    flash("Your post has been deleted.", "success")
+    back = safe_next_path(request.form.get("next"))
+    if back is None or back.startswith(url_for("main.post", post_id=post_id)):
+        back = url_for("profile.user", username=current_user.username)
+    return redirect(back)
 
 
 @bp.get("/js/flask-moment.js")

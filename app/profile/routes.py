@@ -16,8 +16,9 @@ from flask_login import current_user, login_required
 from app.avatars import identicon_svg
 from app.extensions import db
 from app.models import User
-from app.pagination import paginate_posts
+from app.pagination import paginate, paginate_posts
 from app.profile.forms import EditProfileForm
+from app.redirects import safe_next_path
 
 bp = Blueprint("profile", __name__)
 
@@ -26,6 +27,10 @@ IDENTICON_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 def user_or_404(username: str) -> User:
     return db.first_or_404(sa.select(User).where(User.username_matches(username)))
+
+
+def viewer_follows(user: User) -> bool:
+    return current_user.is_authenticated and current_user.is_following(user)
 
 
 @bp.get("/user/<username>")
@@ -39,7 +44,7 @@ def user(username: str):
         "profile/user.html",
         title=user.username,
         user=user,
-        post_count=pagination.total,
+        is_following=viewer_follows(user),
         pagination=pagination,
     )
 
@@ -47,7 +52,73 @@ def user(username: str):
 @bp.get("/user/<username>/popup")
 def popup(username: str):
     user = user_or_404(username)
-    return render_template("profile/popup.html", user=user, post_count=user.post_count())
+    return render_template("profile/popup.html", user=user, is_following=viewer_follows(user))
+
+
+def follow_list(username: str, relation: str):
+    user = user_or_404(username)
+    if relation == "followers":
+        people, heading = user.followers_newest_first(), f"People following {user.username}"
+    else:
+        people, heading = user.following_newest_first(), f"People {user.username} follows"
+    pagination = paginate(people)
+    followed_ids = (
+        current_user.following_among(pagination.items) if current_user.is_authenticated else set()
+    )
+    return render_template(
+        "profile/follow_list.html",
+        title=heading,
+        heading=heading,
+        user=user,
+        pagination=pagination,
+        followed_ids=followed_ids,
+    )
+
+
+@bp.get("/user/<username>/followers")
+def followers(username: str):
+    return follow_list(username, "followers")
+
+
+@bp.get("/user/<username>/following")
+def following(username: str):
+    return follow_list(username, "following")
+
+
+def change_following(username: str, *, follow: bool):
+    user = user_or_404(username)
+    if user.id == current_user.id:
+        abort(400, "You cannot follow yourself.")
+    if follow:
+        current_user.follow(user)
+    else:
+        current_user.unfollow(user)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # a request in parallel made the same change first
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
+        "application/json"
+    ):
+        return {"following": follow, "followers": user.followers_count}
+    if follow:
+        flash(f"You are following {user.username}.", "success")
+    else:
+        flash(f"You are no longer following {user.username}.", "info")
+    back = safe_next_path(request.form.get("next"))
+    return redirect(back or url_for("profile.user", username=user.username))
+
+
+@bp.post("/follow/<username>")
+@login_required
+def follow(username: str):
+    return change_following(username, follow=True)
+
+
+@bp.post("/unfollow/<username>")
+@login_required
+def unfollow(username: str):
+    return change_following(username, follow=False)
 
 
 @bp.get("/avatar/<digest>.svg")

@@ -139,6 +139,7 @@ def check_hover_card(page: Page, screenshot, journey: str) -> None:
 def test_4_hover_card_for_a_logged_in_user(page, make_user, screenshot):
     make_user("bob", about_me="Bob writes about birds.", posts=2)
     register(page, "ann")
+    page.goto("/explore")
     check_hover_card(page, screenshot, "4-hover-card")
 
 
@@ -267,3 +268,35 @@ def test_10_phone_navbar_collapses_into_its_toggler(phone, screenshot):
     screenshot(phone, "10-phone-navbar")
     explore.click()
     expect(phone).to_have_url(re.compile(r"/explore$"))
+
+
+def test_11_follow_from_the_hover_card_updates_card_and_page(page, make_user, screenshot):
+    make_user("bob", about_me="Bob writes about birds.", posts=2)
+    register(page, "ann")
+    page.goto("/user/bob")
+    page.evaluate("window.notReloaded = true")
+    header_count = page.locator("section[aria-label=Profile] [class^=followers-of-]")
+    expect(header_count).to_have_text("0")
+
+    page.locator("article a.user_popup").first.hover()
+    card = page.locator(".popover")
+    card.get_by_role("button", name="Follow").click()
+    expect(card.get_by_role("button", name="Unfollow")).to_be_visible()
+    expect(card.locator("[class^=followers-of-]")).to_have_text("1")
+    expect(header_count).to_have_text("1")
+    profile = page.locator("section[aria-label=Profile]")
+    expect(profile).to_contain_text("1 follower ")
+    expect(profile.get_by_role("button", name="Unfollow")).to_be_visible()
+    assert page.evaluate("window.notReloaded")
+    screenshot(page, "11-follow-from-card")
+
+    page.mouse.move(5, 5)
+    expect(card).to_be_hidden()
+    page.locator("article a.user_popup").first.hover()
+    expect(card.get_by_role("button", name="Unfollow")).to_be_visible()  # remembered
+    card.get_by_role("button", name="Unfollow").click()
+    expect(header_count).to_have_text("0")
+
+    page.reload()  # and the server agrees
+    expect(header_count).to_have_text("0")
+    expect(page.get_by_role("button", name="Follow")).to_be_visible()

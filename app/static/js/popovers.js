@@ -1,6 +1,7 @@
 // Hover cards: a Bootstrap popover with the user's card for every `a.user_popup` link.
 // Opened by hovering (after a short delay) or keyboard focus; closed by leaving, blur or Escape.
 // Each card is fetched once per page and goes through Bootstrap's sanitizer like any string.
+// Its Follow button works in place: the card and every follower count on the page follow.
 (() => {
   "use strict";
 
@@ -8,14 +9,20 @@
   const HIDE_DELAY_MS = 200;
 
   const cards = new Map(); // popup URL -> Promise of the card's HTML
+  const cardHtml = new Map(); // popup URL -> the card's HTML once fetched
   const wanted = new WeakMap(); // link -> whether the reader still points at or focuses it
   const timers = new WeakMap(); // link -> pending show or hide timer
 
-  // Flask-Moment's markup needs <time> and its data attributes through the sanitizer.
+  // Flask-Moment's markup and the Follow button need their attributes through the sanitizer.
+  // The button's form keeps no attribute (the sanitizer removes an element it does not know,
+  // children and all), so the button's click is handled here.
   const allowList = {
     ...bootstrap.Popover.Default.allowList,
     time: ["datetime", "title", /^data-(timestamp|function|format|refresh)$/],
+    form: [],
+    button: ["type", /^data-(user-id|following|follow-url|unfollow-url)$/],
   };
+  const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content;
 
   function fetchCard(url) {
     if (!cards.has(url)) {
@@ -23,6 +30,7 @@
         if (!response.ok) throw new Error(`${url}: ${response.status}`);
         return response.text();
       });
+      card.then((html) => cardHtml.set(url, html));
       card.catch(() => cards.delete(url)); // a failed fetch is tried again on the next hover
       cards.set(url, card);
     }
@@ -45,7 +53,7 @@
     timers.set(link, setTimeout(action, delay));
   }
 
-  function popoverFor(link, html) {
+  function popoverFor(link) {
     const existing = bootstrap.Popover.getInstance(link);
     if (existing) return existing;
     link.addEventListener("inserted.bs.popover", () => {
@@ -55,7 +63,7 @@
       tip.addEventListener("mouseleave", () => leave(link));
     });
     return new bootstrap.Popover(link, {
-      content: html,
+      content: () => cardHtml.get(link.dataset.popupUrl), // the latest copy, after a follow
       html: true,
       sanitize: true,
       allowList,
@@ -67,13 +75,12 @@
   }
 
   async function show(link) {
-    let html;
     try {
-      html = await fetchCard(link.dataset.popupUrl);
+      await fetchCard(link.dataset.popupUrl);
     } catch {
       return; // no card is better than a broken one; the link still leads to the profile
     }
-    if (wanted.get(link)) popoverFor(link, html).show();
+    if (wanted.get(link)) popoverFor(link).show();
   }
 
   function hide(link) {
@@ -97,6 +104,53 @@
     link.addEventListener("mouseleave", () => leave(link));
     link.addEventListener("focus", () => enter(link, 0));
     link.addEventListener("blur", () => hide(link));
+  });
+
+  // Every Follow button and follower count of that user on the page tells the new state.
+  function showFollowing(userId, following, followers) {
+    document.querySelectorAll(`button.follow-toggle[data-user-id="${userId}"]`).forEach((button) => {
+      button.dataset.following = String(following);
+      button.textContent = following ? "Unfollow" : "Follow";
+      button.classList.toggle("btn-primary", !following);
+      button.classList.toggle("btn-outline-secondary", following);
+      const form = button.closest("form[action]");
+      if (form) form.action = following ? button.dataset.unfollowUrl : button.dataset.followUrl;
+    });
+    document.querySelectorAll(`.followers-of-${userId}`).forEach((count) => {
+      count.textContent = followers;
+    });
+    document.querySelectorAll(`.followers-label-of-${userId}`).forEach((label) => {
+      label.textContent = followers === 1 ? "follower" : "followers";
+    });
+  }
+
+  async function toggleFollow(button) {
+    const following = button.dataset.following === "true";
+    button.disabled = true;
+    try {
+      const response = await fetch(following ? button.dataset.unfollowUrl : button.dataset.followUrl, {
+        method: "POST",
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+      });
+      if (!response.ok) throw new Error(`follow: ${response.status}`);
+      const state = await response.json();
+      showFollowing(button.dataset.userId, state.following, state.followers);
+      // Keep the card as it is now for the next time it opens.
+      const tip = button.closest(".popover");
+      const link = document.querySelector(`[aria-describedby="${tip.id}"]`);
+      if (link) cardHtml.set(link.dataset.popupUrl, tip.querySelector(".popover-body").innerHTML);
+    } catch (error) {
+      console.error(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".popover button.follow-toggle");
+    if (!button) return;
+    event.preventDefault(); // the stripped form around it would otherwise reload the page
+    toggleFollow(button);
   });
 
   document.addEventListener("keydown", (event) => {

@@ -1,0 +1,9 @@
+// The delete confirmation: one modal per page, pointed at the post whose Delete was pressed.
+(() => {
+  "use strict";
+  const modal = document.getElementById("delete-post-modal");
+  if (!modal) return;
+  modal.addEventListener("show.bs.modal", (event) => {
+    modal.querySelector("form").action = event.relatedTarget.dataset.deleteUrl;
+  });
+})();
