@@ -34,6 +34,10 @@ def env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be a whole number, not {value!r}.") from None
 
 
+def env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     # A relative SQLite path lands in the instance folder, which Flask-SQLAlchemy creates.
@@ -76,6 +80,26 @@ class Config:
     MAX_CONTENT_LENGTH = 256 * 1024
     MAX_FORM_MEMORY_SIZE = 64 * 1024
 
+    # Rate limits (Flask-Limiter notation). With several app processes, point the storage at
+    # Redis (redis://127.0.0.1:6379/0) so they count together.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After and X-RateLimit-* on every limited response
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")  # per client
+    # Failed logins per account, whatever the client: slows password guessing spread over
+    # many addresses without locking the owner out for long.
+    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour")
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "10 per hour")
+    RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "10 per hour")  # per client
+    RESET_EMAIL_RATE_LIMIT = os.environ.get("RESET_EMAIL_RATE_LIMIT", "3 per hour")
+    POST_RATE_LIMIT = os.environ.get("POST_RATE_LIMIT", "30 per minute")  # per user
+
+    # Proxies in front of the app (each adds one X-Forwarded-For entry). Rate limits count per
+    # client address, so behind a proxy this must be set or every client looks the same.
+    TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+    # Host headers the app answers (comma-separated; a leading dot admits subdomains).
+    TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
+    HSTS_SECONDS = 0
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_NAME = "remember_token"
@@ -113,6 +137,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

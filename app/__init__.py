@@ -3,12 +3,16 @@
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import models  # noqa: F401  (tables and user_loader exist before first use)
+from app import (
+    models,  # noqa: F401  (tables and user_loader exist before first use)
+    security,
+)
 from app.auth import bp as auth_bp
 from app.cli import seed_command
 from app.errors import bp as errors_bp
-from app.extensions import bootstrap, csrf, db, login, mail, migrate, moment
+from app.extensions import bootstrap, csrf, db, limiter, login, mail, migrate, moment
 from app.main import bp as main_bp
 from app.profile import bp as profile_bp
 from config import CONFIGS, Config
@@ -21,12 +25,14 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     app.config.from_object(config_class)
     config_class.init_app(app)
 
-    for extension in (db, login, bootstrap, moment, mail, csrf):
+    for extension in (db, login, bootstrap, moment, mail, csrf, limiter, security):
         extension.init_app(app)
     migrate.init_app(app, db)
     for blueprint in (errors_bp, auth_bp, main_bp, profile_bp):  # each sets its own url_prefix
         app.register_blueprint(blueprint)
     app.cli.add_command(seed_command)
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 

@@ -1,8 +1,13 @@
 """Extensions, created unbound here and bound to an app in ``create_app``."""
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app
 from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -29,7 +34,18 @@ migrate = Migrate(render_as_batch=True)  # SQLite can't ALTER most things in pla
 login = LoginManager()
 login.login_view = "auth.login"
 login.login_message_category = "info"
+# A session cookie replayed from another address or browser is marked not fresh; "strong"
+# would log out phone users whenever their address changes.
+login.session_protection = "basic"
 bootstrap = Bootstrap5()
 moment = Moment()
 mail = Mail()
 csrf = CSRFProtect()  # every POST, forms and fetch() calls alike, needs the token
+# Limits are per client address unless a route says otherwise; which storage counts them comes
+# from RATELIMIT_STORAGE_URI (memory for one process, Redis for several).
+limiter = Limiter(get_remote_address)
+
+
+def config_limit(name: str) -> Callable[[], str]:
+    """A limit read from the config at request time, so each deployment and test sets its own."""
+    return lambda: current_app.config[name]

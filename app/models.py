@@ -2,6 +2,7 @@
 
 import functools
 import hashlib
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,7 @@ from app.extensions import db, login
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 32
-USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+\Z"  # \Z: "$" would let a trailing newline through
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path
 PASSWORD_MIN_LENGTH = 8
 ABOUT_ME_MAX_LENGTH = 280
@@ -26,6 +27,13 @@ POST_MAX_LENGTH = 280
 
 # Writing last_seen on every request would turn every page view into a write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def is_valid_username(name: str) -> bool:
+    return (
+        USERNAME_MIN_LENGTH <= len(name) <= USERNAME_MAX_LENGTH
+        and re.fullmatch(USERNAME_PATTERN, name) is not None
+    )
 
 
 def utcnow() -> datetime:

@@ -29,3 +29,24 @@ def field_value(response, name: str) -> str | None:
         return html.unescape(value.group(1)) if value else ""
     text = page[tag.end() : page.index("</textarea>", tag.end())]
     return html.unescape(text.removeprefix("\r\n").removeprefix("\n"))
+
+
+def app_with_users(config: type, *usernames: str):
+    """An app of its own, built from ``config``, with tables and these users (password PASSWORD).
+
+    For tests that need settings the shared ``app`` fixture does not have.
+    """
+    from app import create_app
+    from app.extensions import db
+    from app.models import User
+    from tests.conftest import PASSWORD, password_hash
+
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        for name in usernames:
+            user = User(username=name, password_hash=password_hash(PASSWORD))
+            user.set_email(f"{name}@example.com")
+            db.session.add(user)
+        db.session.commit()
+    return app

@@ -165,32 +165,6 @@ def test_login_follows_a_same_site_next_path(client, make_user, target):
     assert response.location == target
 
 
-@pytest.mark.parametrize(
-    "target",
-    [
-        "//evil.example",
-        "/\\evil.example",
-        "///evil.example",
-        "https://evil.example",
-        "http://evil.example/path",
-        "https:evil.example",
-        "http:evil.example:80/path",
-        "javascript:alert(1)",
-        "%2F%2Fevil.example",
-        "/\t/evil.example",
-        "/\n/evil.example",
-        "evil.example",
-        "",
-    ],
-)
-def test_login_ignores_next_values_that_leave_the_site(client, make_user, target):
-    make_user("ann")
-    response = client.post(
-        "/auth/login", query_string={"next": target}, data={"username": "ann", "password": PASSWORD}
-    )
-    assert response.location == "/"
-
-
 def test_protected_page_sends_anonymous_users_to_login_and_back(client, make_user):
     make_user("ann")
     response = client.get("/edit_profile")

@@ -6,11 +6,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.extensions import db
 from app.models import Follow, Post, User
 from config import TestingConfig
-from tests.helpers import text_of
+from tests.helpers import app_with_users, text_of
 
 
 def user_named(app, username: str) -> User:
@@ -112,13 +111,8 @@ class CsrfConfig(TestingConfig):
 
 
 def test_follow_without_a_csrf_token_is_refused():
-    app = create_app(CsrfConfig)
+    app = app_with_users(CsrfConfig, "ann", "bob")
     with app.app_context():
-        db.create_all()
-        for name in ("ann", "bob"):
-            user = User(username=name, email=f"{name}@example.com", password_hash="x")
-            db.session.add(user)
-        db.session.commit()
         ann_session_id = User.find("ann").get_id()
     client = app.test_client()
     with client.session_transaction() as session:

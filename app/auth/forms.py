@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from app.forms import strip, username_field
+from app.forms import no_control_characters, strip, username_field
 from app.models import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH, User
 
 # Long enough for any passphrase; short enough that hashing it costs nothing unusual.
@@ -52,7 +52,7 @@ class LoginForm(FlaskForm):
     username = StringField(
         "Username or email",
         filters=[strip],
-        validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)],
+        validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH), no_control_characters],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     password = PasswordField(

@@ -20,14 +20,27 @@ from app.auth.forms import (
     ResetPasswordRequestForm,
 )
 from app.email import link_base, run_in_background
-from app.extensions import db
-from app.models import User
+from app.extensions import config_limit, db, limiter
+from app.models import EMAIL_MAX_LENGTH, User, normalize_email
 from app.redirects import safe_next_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
+def submitted_username() -> str:
+    return "login:" + request.form.get("username", "")[:EMAIL_MAX_LENGTH].strip().lower()
+
+
+def submitted_email() -> str:
+    return "reset:" + normalize_email(request.form.get("email", "")[:EMAIL_MAX_LENGTH])
+
+
+def login_failed(response) -> bool:
+    return response.status_code != 302  # a successful login redirects
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(config_limit("REGISTER_RATE_LIMIT"), methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -51,6 +64,13 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(config_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
+@limiter.limit(
+    config_limit("LOGIN_ACCOUNT_RATE_LIMIT"),
+    methods=["POST"],
+    key_func=submitted_username,
+    deduct_when=login_failed,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -77,6 +97,8 @@ def logout():
 
 
 @bp.route("/reset_password_request", methods=["GET", "POST"])
+@limiter.limit(config_limit("RESET_RATE_LIMIT"), methods=["POST"])
+@limiter.limit(config_limit("RESET_EMAIL_RATE_LIMIT"), methods=["POST"], key_func=submitted_email)
 def reset_password_request():
     form = ResetPasswordRequestForm()
     if form.validate_on_submit():

@@ -1,8 +1,9 @@
 """App-wide error pages, in the site's layout."""
 
 from flask import Blueprint, render_template
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from app.extensions import db
 
@@ -43,8 +44,16 @@ def http_error(error: HTTPException):
 
 
 @bp.app_errorhandler(CSRFError)
-def csrf_error(error: CSRFError):
-    return error_page(error, EXPLANATIONS[400])
+@bp.app_errorhandler(RateLimitExceeded)
+def error_with_internal_details(error: HTTPException):
+    # Their descriptions ("The CSRF token is missing.", "10 per 1 minute") are for developers.
+    return error_page(error, EXPLANATIONS[error.code])
+
+
+@bp.app_errorhandler(SecurityError)
+def untrusted_host(error: SecurityError):
+    # No page in the layout: links cannot be built for a host the app does not serve.
+    return f"{error.code} {error.name}: this site does not answer to that host name.", error.code
 
 
 @bp.app_errorhandler(InternalServerError)

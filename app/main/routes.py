@@ -8,9 +8,10 @@ from flask import (
     request,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
-from app.extensions import db, login, moment
+from app.extensions import config_limit, db, limiter, login, moment
 from app.main.forms import PostForm
 from app.models import Post
 from app.pagination import paginate_posts
@@ -25,8 +26,13 @@ def record_visit():
         db.session.commit()
 
 
+def poster() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else get_remote_address()
+
+
 @bp.route("/index", methods=["GET", "POST"])
 @bp.route("/", methods=["GET", "POST"])  # registered first, so url_for() builds "/"
+@limiter.limit(config_limit("POST_RATE_LIMIT"), methods=["POST"], key_func=poster)
 def index():
     if not current_user.is_authenticated:
         if request.method == "POST":

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from app.avatars import identicon_svg
 from app.extensions import db
-from app.models import User
+from app.models import User, is_valid_username
 from app.pagination import paginate, paginate_posts
 from app.profile.forms import EditProfileForm
 from app.redirects import safe_next_path
@@ -26,6 +26,9 @@ IDENTICON_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def user_or_404(username: str) -> User:
+    # A name no account can have is not looked up (PostgreSQL refuses NUL bytes outright).
+    if not is_valid_username(username):
+        abort(404)
     return db.first_or_404(sa.select(User).where(User.username_matches(username)))
 
 

@@ -140,9 +140,17 @@ def page(context) -> Iterator[Page]:
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and violations.append(message.text)
+        ),
+    )
     yield page
     assert dialogs == [], f"a script opened a dialog: {dialogs}"
     assert errors == [], f"JavaScript errors: {errors}"
+    assert violations == [], f"the page broke its Content-Security-Policy: {violations}"
 
 
 @pytest.fixture

@@ -1,0 +1,593 @@
+"""Every protection a public blog needs, each proved against the attack it stops.
+
+SECURITY.md lists them, with where each lives in the code.
+"""
+
+import re
+import uuid
+from urllib.parse import quote, quote_from_bytes
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app import create_app
+from app.extensions import db
+from app.forms import CONTROL_CHARACTERS
+from app.models import (
+    ABOUT_ME_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    POST_MAX_LENGTH,
+    Follow,
+    Post,
+    User,
+    is_valid_username,
+)
+from config import ProductionConfig, TestingConfig
+from tests.conftest import PASSWORD
+from tests.helpers import app_with_users, text_of
+
+# --- Output encoding (XSS) ------------------------------------------------------------------
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(1)",
+    '<a href="javascript:alert(1)">click</a>',
+    "\u202e<script>alert(1)</script>",  # right-to-left override
+    "＜script＞alert(1)＜/script＞",  # fullwidth brackets: harmless text, shown as such
+    "{{ 7*7 }}{% raw %}",  # template syntax is data too
+]
+
+
+def assert_no_live_markup(html: str) -> None:
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert 'href="javascript:' not in html
+    assert '<a href=\\"javascript' not in html
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_about_me_and_posts_come_back_escaped_everywhere(client, login, payload):
+    login("ann")
+    client.post("/edit_profile", data={"username": "ann", "about_me": payload})
+    client.post("/", data={"body": payload})
+    for path in ("/", "/explore", "/user/ann", "/user/ann/popup"):
+        response = client.get(path)
+        html = response.get_data(as_text=True)
+        assert_no_live_markup(html)
+        assert payload in text_of(response)  # shown, as text
+    assert "49" not in text_of(client.get("/explore"))
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "<script>x</script>",
+        '"><img src=x onerror=alert(1)>',
+        "javascript:alert(1)",
+        "ann\u202e",  # right-to-left override
+        "a\u200bnn",  # zero-width space: looks like "ann"
+        "\u0430nn",  # Cyrillic "а": a look-alike of "ann"
+        "ａｎｎ",  # fullwidth letters
+    ],
+)
+def test_hostile_and_look_alike_usernames_are_refused_and_echoed_as_text(app, client, username):
+    data = {"email": "x@example.com", "password": PASSWORD, "confirm_password": PASSWORD}
+    response = client.post("/auth/register", data=data | {"username": username})
+    assert "Use only letters, digits" in text_of(response)
+    assert_no_live_markup(response.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+# --- Cross-site request forgery -------------------------------------------------------------
+
+
+class CsrfConfig(TestingConfig):
+    WTF_CSRF_ENABLED = True
+
+
+@pytest.fixture
+def csrf_app():
+    app = app_with_users(CsrfConfig, "ann", "bob")
+    with app.app_context():
+        User.find("ann").publish("ann's post")
+        db.session.commit()
+    return app
+
+
+def snapshot(app) -> tuple:
+    """Everything a forged request could change."""
+    with app.app_context():
+        users = db.session.execute(
+            sa.select(
+                User.username,
+                User.about_me,
+                User.password_hash,
+                User.session_token,
+                User.posts_count,
+                User.followers_count,
+                User.following_count,
+            ).order_by(User.id)
+        ).all()
+        posts = db.session.execute(sa.select(Post.body, Post.edited_at).order_by(Post.id)).all()
+        follows = db.session.execute(sa.select(Follow.follower_id, Follow.followed_id)).all()
+        return [tuple(row) for row in users], [tuple(row) for row in posts], follows
+
+
+def logged_in_client(app, user_id: int = 1):
+    """A client with the session a login as that user (ann: the first) would give it."""
+    client = app.test_client()
+    with app.app_context():
+        session_id = db.session.get(User, user_id).get_id()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+        session["_fresh"] = True
+    return client
+
+
+def state_changing_requests(app) -> list[tuple[str, dict]]:
+    with app.test_request_context():
+        token = User.find("ann").password_reset_token()
+        post_id = db.session.scalar(sa.select(Post.id))
+    new_password = {"password": "a new passphrase", "confirm_password": "a new passphrase"}
+    return [
+        ("/auth/register", {"username": "eve", "email": "eve@example.com"} | new_password),
+        ("/auth/login", {"username": "ann", "password": PASSWORD}),
+        ("/auth/logout", {}),
+        ("/", {"body": "forged post"}),
+        ("/edit_profile", {"username": "forged", "about_me": "forged"}),
+        ("/follow/bob", {}),
+        ("/unfollow/bob", {}),
+        ("/auth/reset_password_request", {"email": "ann@example.com"}),
+        (f"/auth/reset_password/{token}", new_password),
+        ("/auth/change_password", {"current_password": PASSWORD} | new_password),
+        (f"/post/{post_id}/edit", {"body": "forged edit"}),
+        (f"/post/{post_id}/delete", {}),
+    ]
+
+
+def test_every_state_changing_route_refuses_a_post_without_a_csrf_token(csrf_app):
+    before = snapshot(csrf_app)
+    for path, data in state_changing_requests(csrf_app):
+        for client in (csrf_app.test_client(), logged_in_client(csrf_app)):
+            response = client.post(path, data=data)
+            assert response.status_code == 400, path
+            assert "If you sent a form, it may have expired" in text_of(response)
+            forged = client.post(path, data=data | {"csrf_token": "forged"})
+            assert forged.status_code == 400, path
+    assert snapshot(csrf_app) == before
+
+
+def test_no_state_changes_on_get(csrf_app):
+    before = snapshot(csrf_app)
+    client = logged_in_client(csrf_app)
+    for path, _ in state_changing_requests(csrf_app):
+        assert client.get(path).status_code < 500, path
+    assert snapshot(csrf_app) == before
+
+
+def test_a_form_with_its_token_goes_through(csrf_app):
+    client = logged_in_client(csrf_app)
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/", data={"body": "genuine", "csrf_token": token})
+    assert response.status_code == 302
+    assert any(body == "genuine" for body, _ in snapshot(csrf_app)[1])
+
+
+# --- Open redirects -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "/\\evil.example",
+        "///evil.example",
+        "https:evil.example",
+        "http://evil.example",
+        "https://evil.example/path",
+        "http:evil.example:80/path",
+        "javascript:alert(1)",
+        "%2F%2Fevil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\x00/evil.example",
+        "evil.example",
+        "",
+    ],
+)
+def test_login_next_values_that_leave_the_site_land_on_home(client, make_user, target):
+    make_user("ann")
+    response = client.post(
+        "/auth/login", query_string={"next": target}, data={"username": "ann", "password": PASSWORD}
+    )
+    assert response.location == "/"
+
+
+# --- Headers and cookies --------------------------------------------------------------------
+
+
+def assert_security_headers(response) -> None:
+    headers = response.headers
+    csp = headers["Content-Security-Policy"]
+    script_src = re.search(r"script-src ([^;]+)", csp).group(1).split()
+    assert "'self'" in script_src and "'unsafe-inline'" not in script_src
+    assert any(source.startswith("'nonce-") for source in script_src)
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] in ("strict-origin-when-cross-origin", "no-referrer")
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/", 200),  # HTML page
+        ("GET", "/user/ann/popup", 200),  # fragment
+        ("GET", "/user/nobody", 404),  # error page
+        ("GET", "/edit_profile", 302),  # redirect
+        ("GET", "/js/flask-moment.js", 200),  # script
+        ("POST", "/explore", 405),
+    ],
+)
+def test_security_headers_on_every_kind_of_response(client, make_user, method, path, status):
+    make_user("ann")
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    assert_security_headers(response)
+    assert "Strict-Transport-Security" not in response.headers  # HTTPS-only sites set it
+
+
+def test_scripts_carry_this_responses_nonce_and_it_changes_per_request(client):
+    first, second = client.get("/"), client.get("/")
+    nonces = []
+    for response in (first, second):
+        nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"])[1]
+        html = response.get_data(as_text=True)
+        scripts = re.findall(r"<script\b[^>]*>", html)
+        assert scripts and all(f'nonce="{nonce}"' in tag for tag in scripts)
+        assert not re.search(r"<script\b[^>]*>\s*[^<\s]", html)  # no inline script bodies
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
+
+
+def test_csp_allows_gravatar_images_only_when_that_provider_is_on(app, client):
+    assert "https://www.gravatar.com" in client.get("/").headers["Content-Security-Policy"]
+    app.config["AVATAR_PROVIDER"] = "identicon"
+    assert "gravatar" not in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_csp_names_a_self_hosted_moment_js_as_self(app, client):
+    app.config["MOMENT_JS_URL"] = "/static/moment.js"
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert "cdnjs" not in csp
+
+
+class SecureProduction(ProductionConfig):
+    SECRET_KEY = "k" * 48
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    APP_BASE_URL = "https://microblog.example"
+    WTF_CSRF_ENABLED = False  # these tests look at cookies and headers; CSRF has its own
+
+
+@pytest.fixture
+def production_app():
+    return app_with_users(SecureProduction, "ann")
+
+
+def test_production_cookies_are_secure_httponly_lax_and_bounded(production_app):
+    client = production_app.test_client()
+    client.post(
+        "/auth/login",
+        data={"username": "ann", "password": PASSWORD, "remember_me": "y"},
+        base_url="https://localhost",
+    )
+    session, remember = client.get_cookie("session"), client.get_cookie("remember_token")
+    for cookie in (session, remember):
+        assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
+    assert session.expires is None  # ends with the browser session
+    assert remember.max_age is None or remember.max_age <= 30 * 24 * 3600
+    assert remember.expires is not None
+
+
+def test_production_sends_hsts(production_app):
+    response = production_app.test_client().get("/", base_url="https://localhost")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert_security_headers(response)
+
+
+def test_trusted_hosts_refuse_other_host_headers():
+    class Config(SecureProduction):
+        TRUSTED_HOSTS = ["microblog.example"]
+
+    app = create_app(Config)
+    client = app.test_client()
+    assert client.get("/auth/login", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/auth/login", headers={"Host": "microblog.example"}).status_code == 200
+
+
+# --- Logins reveal nothing ------------------------------------------------------------------
+
+
+def test_an_unknown_username_costs_a_password_check_like_a_wrong_password(
+    client, make_user, monkeypatch
+):
+    import app.models as models
+
+    checks = []
+    real_check = models.check_password_hash
+
+    def counting_check(hashed: str, password: str) -> bool:
+        checks.append(hashed)
+        return real_check(hashed, password)
+
+    monkeypatch.setattr(models, "check_password_hash", counting_check)
+    make_user("ann")
+    for username in ("ann", "nobody"):
+        checks.clear()
+        client.post("/auth/login", data={"username": username, "password": "wrong password"})
+        assert len(checks) == 1
+        assert checks[0].startswith("scrypt:")  # as slow as a real one
+
+
+# --- Rate limits ----------------------------------------------------------------------------
+
+
+def bad_login(client, username: str = "ann", address: str = "10.0.0.1"):
+    return client.post(
+        "/auth/login",
+        data={"username": username, "password": "wrong password"},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_the_eleventh_bad_login_in_a_minute_from_one_client_gets_429(app, client, make_user):
+    make_user("ann")
+    for _ in range(10):
+        assert bad_login(client).status_code == 200
+    response = bad_login(client)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many requests in a short time." in text_of(response)
+    assert_security_headers(response)
+
+    other = app.test_client()
+    response = other.post(
+        "/auth/login",
+        data={"username": "ann", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    assert response.status_code == 302  # a good login from another client still works
+
+
+def test_failed_logins_for_one_account_are_limited_across_addresses(app, client, make_user):
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per hour"
+    make_user("ann")
+    make_user("bob")
+    for n in range(3):
+        assert bad_login(client, address=f"10.0.1.{n}").status_code == 200
+    assert bad_login(client, address="10.0.1.99").status_code == 429
+    assert bad_login(client, "bob", address="10.0.1.99").status_code == 200  # other accounts
+
+
+def test_successful_logins_do_not_use_up_the_account_limit(app, client, make_user):
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "2 per hour"
+    make_user("ann")
+    for n in range(4):
+        response = client.post(
+            "/auth/login",
+            data={"username": "ann", "password": PASSWORD},
+            environ_base={"REMOTE_ADDR": f"10.0.2.{n}"},
+        )
+        assert response.status_code == 302
+        client.post("/auth/logout")
+
+
+def test_registrations_are_limited_per_client(app, client):
+    app.config["REGISTER_RATE_LIMIT"] = "2 per hour"
+    for n in range(2):
+        client.post(
+            "/auth/register",
+            data={
+                "username": f"user{n}",
+                "email": f"user{n}@example.com",
+                "password": PASSWORD,
+                "confirm_password": PASSWORD,
+            },
+        )
+        client.post("/auth/logout")
+    assert client.post("/auth/register", data={"username": "third"}).status_code == 429
+
+
+def test_reset_requests_are_limited_per_email_and_per_client(app, client):
+    app.config["RESET_EMAIL_RATE_LIMIT"] = "2 per hour"
+    app.config["RESET_RATE_LIMIT"] = "4 per hour"
+    request = "/auth/reset_password_request"
+    for n in range(2):
+        data = {"email": "ANN@example.com"}
+        assert (
+            client.post(request, data=data, environ_base={"REMOTE_ADDR": f"10.0.3.{n}"}).status_code
+            == 302
+        )
+    assert (
+        client.post(
+            request, data={"email": "ann@example.com"}, environ_base={"REMOTE_ADDR": "10.0.3.9"}
+        ).status_code
+        == 429
+    )
+    for n in range(2):
+        assert client.post(request, data={"email": f"other{n}@example.com"}).status_code == 302
+    for n in range(2):
+        client.post(request, data={"email": f"more{n}@example.com"})
+    assert client.post(request, data={"email": "fresh@example.com"}).status_code == 429
+
+
+def test_posting_is_limited_per_user(app, client, login):
+    app.config["POST_RATE_LIMIT"] = "3 per minute"
+    login("ann")
+    for n in range(3):
+        assert client.post("/", data={"body": f"post {n}"}).status_code == 302
+    assert client.post("/", data={"body": "one too many"}).status_code == 429
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def test_limits_counted_in_redis_hold_across_app_processes(make_user):
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(
+            "Redis is not running on 127.0.0.1:6379; start it with "
+            '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ""` to run this'
+        )
+
+    class RedisConfig(TestingConfig):
+        RATELIMIT_STORAGE_URI = REDIS_URL
+        RATELIMIT_KEY_PREFIX = f"microblog-test-{uuid.uuid4().hex}"
+        LOGIN_RATE_LIMIT = "3 per minute"
+
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        client = app_with_users(RedisConfig).test_client()
+        for _ in range(3):
+            assert bad_login(client).status_code == 200
+        # Another process (a second worker, or this one restarted) starts with empty memory:
+        # only a shared store still knows this client's attempts.
+        assert bad_login(app_with_users(RedisConfig).test_client()).status_code == 429
+        assert store.keys(f"*{RedisConfig.RATELIMIT_KEY_PREFIX}*")
+    finally:
+        for key in store.scan_iter(f"*{RedisConfig.RATELIMIT_KEY_PREFIX}*"):
+            store.delete(key)
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(proxies):
+    class Config(TestingConfig):
+        TRUSTED_PROXIES = proxies
+        LOGIN_RATE_LIMIT = "2 per minute"
+
+    client = app_with_users(Config).test_client()
+
+    def login_from(address: str) -> int:
+        headers = {"X-Forwarded-For": address}
+        data = {"username": "ann", "password": "wrong password"}
+        return client.post("/auth/login", data=data, headers=headers).status_code
+
+    assert [login_from("203.0.113.1") for _ in range(2)] == [200, 200]
+    # A new forwarded address is a new client only when a proxy we trust wrote it.
+    assert login_from("203.0.113.2") == (200 if proxies else 429)
+
+
+def test_reading_is_not_rate_limited(client):
+    assert all(client.get("/explore").status_code == 200 for _ in range(40))
+
+
+# --- Arbitrary input never reaches a 500 or the database unchecked ------------------------
+
+ANY_BYTES = st.one_of(
+    st.text(max_size=50).map(str.encode),
+    st.text(min_size=250, max_size=3000).map(str.encode),
+    st.binary(max_size=100),  # NUL bytes, control characters, invalid UTF-8 (surrogate escapes)
+    st.sampled_from([b"", b"\x00", b"ann", b"ann@example.com", b"\xed\xa0\x80", b"a" * 300]),
+)
+
+
+class FuzzConfig(TestingConfig):
+    RATELIMIT_ENABLED = False  # the point here is the handlers behind the limits
+
+
+@pytest.fixture(scope="module")
+def fuzz_app():
+    return app_with_users(FuzzConfig, "ann", "bob")
+
+
+def form_body(fields: dict[str, bytes]) -> bytes:
+    return b"&".join(
+        quote_from_bytes(name.encode()).encode() + b"=" + quote_from_bytes(value).encode()
+        for name, value in fields.items()
+    )
+
+
+def assert_stored_data_obeys_the_rules(app) -> None:
+    with app.app_context():
+        for user in db.session.scalars(sa.select(User)):
+            assert is_valid_username(user.username)
+            assert len(user.email) <= EMAIL_MAX_LENGTH and user.email == user.email.lower()
+            assert not CONTROL_CHARACTERS.search(user.email)
+            if user.about_me is not None:
+                assert len(user.about_me) <= ABOUT_ME_MAX_LENGTH
+                assert not CONTROL_CHARACTERS.search(user.about_me)
+        for post in db.session.scalars(sa.select(Post)):
+            assert 1 <= len(post.body) <= POST_MAX_LENGTH and post.body == post.body.strip()
+            assert not CONTROL_CHARACTERS.search(post.body)
+
+
+FORMS = {
+    "/auth/register": ["username", "email", "password", "confirm_password"],
+    "/auth/login": ["username", "password", "remember_me"],
+    "/auth/reset_password_request": ["email"],
+    "/": ["body"],
+    "/edit_profile": ["username", "about_me"],
+    "/auth/change_password": ["current_password", "password", "confirm_password"],
+}
+FUZZ_SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.mark.parametrize("path", FORMS)
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_any_form_input_gets_an_answer_not_a_500(fuzz_app, path, data):
+    fields = {name: data.draw(ANY_BYTES, label=name) for name in FORMS[path]}
+    next_value = data.draw(ANY_BYTES, label="next")
+    visitor = path in {"/auth/register", "/auth/login", "/auth/reset_password_request"}
+    client = fuzz_app.test_client() if visitor else logged_in_client(fuzz_app)
+    response = client.post(
+        f"{path}?next={quote_from_bytes(next_value)}",
+        data=form_body(fields),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code < 500
+    assert_stored_data_obeys_the_rules(fuzz_app)
+    if response.status_code == 302:
+        assert response.location.startswith("/")
+
+
+@FUZZ_SETTINGS
+@given(segment=ANY_BYTES, page=ANY_BYTES)
+def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, page):
+    client = logged_in_client(fuzz_app)
+    quoted = quote_from_bytes(segment, safe="")
+    for path in (
+        f"/user/{quoted}",
+        f"/user/{quoted}/popup",
+        f"/user/{quoted}/followers",
+        f"/post/{quoted}",
+        f"/auth/reset_password/{quoted}",
+        f"/avatar/{quoted}.svg",
+    ):
+        assert client.get(path).status_code < 500, path
+    for path in ("/follow/", "/unfollow/"):
+        assert client.post(path + quoted).status_code < 500, path
+    for path in ("/", "/explore", "/user/ann", "/user/ann/following"):
+        assert client.get(f"{path}?page={quote_from_bytes(page)}").status_code < 500, path
+    assert_stored_data_obeys_the_rules(fuzz_app)
+
+
+@FUZZ_SETTINGS
+@given(token=ANY_BYTES, password=ANY_BYTES)
+def test_any_reset_token_and_password_get_an_answer_not_a_500(fuzz_app, token, password):
+    client = fuzz_app.test_client()
+    response = client.post(
+        f"/auth/reset_password/{quote(token.decode('utf-8', 'replace'), safe='')}",
+        data=form_body({"password": password, "confirm_password": password}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code < 500
