@@ -106,7 +106,7 @@ class User(UserMixin, db.Model):
     @classmethod
     def from_session_id(cls, session_id: str) -> "User | None":
         user_id, _, token = session_id.partition(":")
-        if not user_id.isdigit() or not token:
+        if not user_id.isdecimal() or not token:
             return None  # a cookie from before session tokens, or not ours
         user = db.session.get(cls, int(user_id))
         if user is None or not secrets.compare_digest(user.session_token, token):
