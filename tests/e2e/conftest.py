@@ -56,12 +56,17 @@ def moment_js(pytestconfig) -> bytes:
     cache = Path(pytestconfig.cache.mkdir("moment"))
     script = cache / f"{default_moment_version}-moment-with-locales.min.js"
     if not script.exists():
-        subprocess.run(
-            ["npm", "pack", MOMENT_PACKAGE, "--silent", "--pack-destination", str(cache)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        try:
+            subprocess.run(
+                ["npm", "pack", MOMENT_PACKAGE, "--silent", "--pack-destination", str(cache)],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            pytest.fail(
+                f"Could not fetch {MOMENT_PACKAGE} with npm (apt-get install npm?): {error}"
+            )
         archive = cache / f"moment-{default_moment_version}.tgz"
         with tarfile.open(archive) as tar:
             member = tar.extractfile("package/min/moment-with-locales.min.js")
