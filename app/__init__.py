@@ -4,6 +4,7 @@ import os
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from app import (
     models,  # noqa: F401  (tables and user_loader exist before first use)
@@ -25,6 +26,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     app.config.from_object(config_class)
     config_class.init_app(app)
 
+    app.url_map.converters["id"] = RowIdConverter
     for extension in (db, login, bootstrap, moment, mail, csrf, limiter, security):
         extension.init_app(app)
     migrate.init_app(app, db)
@@ -34,6 +36,16 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     if proxies := app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
+
+
+class RowIdConverter(IntegerConverter):
+    """A row id in a URL: a number the database's INTEGER can hold, or no match (404).
+
+    A plain ``int`` lets /post/99999999999999999999 through to the query, which fails.
+    """
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        super().__init__(map, min=1, max=2**31 - 1)
 
 
 def resolve_config(config: str | type[Config] | None) -> type[Config]:

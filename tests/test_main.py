@@ -260,10 +260,18 @@ def test_feed_timestamps_link_to_the_permalink(app, client, make_user):
     assert re.search(rf'href="/post/{post_id}">\s*<time', html)
 
 
-@pytest.mark.parametrize("path", ["/post/999", "/post/999/edit", "/post/abc"])
+@pytest.mark.parametrize(
+    "path",
+    ["/post/999", "/post/999/edit", "/post/abc", "/post/0", "/post/-1", "/post/" + "9" * 30],
+)
 def test_unknown_posts_are_404(client, login, path):
     login()
     assert client.get(path).status_code == 404
+
+
+def test_deleting_an_impossible_post_id_is_404(client, login):
+    login()
+    assert client.post("/post/" + "9" * 30 + "/delete").status_code == 404
 
 
 def test_author_edits_a_post_and_it_shows_as_edited(app, client, login):

@@ -9,7 +9,7 @@ from urllib.parse import quote, quote_from_bytes
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app import create_app
@@ -494,7 +494,10 @@ ANY_BYTES = st.one_of(
     st.text(max_size=50).map(str.encode),
     st.text(min_size=250, max_size=3000).map(str.encode),
     st.binary(max_size=100),  # NUL bytes, control characters, invalid UTF-8 (surrogate escapes)
-    st.sampled_from([b"", b"\x00", b"ann", b"ann@example.com", b"\xed\xa0\x80", b"a" * 300]),
+    st.sampled_from(
+        [b"", b"\x00", b"ann", b"ann@example.com", b"\xed\xa0\x80", b"a" * 300, b"9" * 30]
+    ),
+    st.integers(min_value=-(2**70), max_value=2**70).map(lambda n: str(n).encode()),
 )
 
 
@@ -562,6 +565,8 @@ def test_any_form_input_gets_an_answer_not_a_500(fuzz_app, path, data):
 
 @FUZZ_SETTINGS
 @given(segment=ANY_BYTES, page=ANY_BYTES)
+@example(segment=b"9" * 30, page=b"9" * 30)  # past any INTEGER column and OFFSET
+@example(segment=b"\x00", page=b"-1")
 def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, page):
     client = logged_in_client(fuzz_app)
     quoted = quote_from_bytes(segment, safe="")
@@ -570,12 +575,13 @@ def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, pa
         f"/user/{quoted}/popup",
         f"/user/{quoted}/followers",
         f"/post/{quoted}",
+        f"/post/{quoted}/edit",
         f"/auth/reset_password/{quoted}",
         f"/avatar/{quoted}.svg",
     ):
         assert client.get(path).status_code < 500, path
-    for path in ("/follow/", "/unfollow/"):
-        assert client.post(path + quoted).status_code < 500, path
+    for path in ("/follow/{}", "/unfollow/{}", "/post/{}/delete"):
+        assert client.post(path.format(quoted)).status_code < 500, path
     for path in ("/", "/explore", "/user/ann", "/user/ann/following"):
         assert client.get(f"{path}?page={quote_from_bytes(page)}").status_code < 500, path
     assert_stored_data_obeys_the_rules(fuzz_app)

@@ -66,7 +66,7 @@ def own_post_or_403(post_id: int) -> Post:
     return post
 
 
-@bp.get("/post/<int:post_id>")
+@bp.get("/post/<id:post_id>")
 def post(post_id: int):
     post = post_or_404(post_id)
     author = post.author
@@ -76,7 +76,7 @@ def post(post_id: int):
     )
 
 
-@bp.route("/post/<int:post_id>/edit", methods=["GET", "POST"])
+@bp.route("/post/<id:post_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_post(post_id: int):
     post = own_post_or_403(post_id)
@@ -92,7 +92,7 @@ def edit_post(post_id: int):
     return render_template("main/edit_post.html", title="Edit post", form=form, post=post)
 
 
-@bp.post("/post/<int:post_id>/delete")
+@bp.post("/post/<id:post_id>/delete")
 @login_required
 def delete_post(post_id: int):
     post = own_post_or_403(post_id)
