@@ -21,14 +21,20 @@ from app.auth.forms import (
 )
 from app.email import link_base, run_in_background
 from app.extensions import config_limit, db, limiter
+from app.forms import CONTROL_CHARACTERS
 from app.models import EMAIL_MAX_LENGTH, User, normalize_email
 from app.redirects import safe_next_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-def submitted_username() -> str:
-    return "login:" + request.form.get("username", "")[:EMAIL_MAX_LENGTH].strip().lower()
+def submitted_account() -> str:
+    """The account a login attempt is for, however it was named (username or email)."""
+    identifier = request.form.get("username", "").strip()
+    if len(identifier) > EMAIL_MAX_LENGTH or CONTROL_CHARACTERS.search(identifier):
+        return "login:invalid"  # the form refuses these before any lookup
+    user = User.find(identifier)
+    return f"account:{user.id}" if user else f"login:{identifier.lower()}"
 
 
 def submitted_email() -> str:
@@ -68,7 +74,7 @@ def register():
 @limiter.limit(
     config_limit("LOGIN_ACCOUNT_RATE_LIMIT"),
     methods=["POST"],
-    key_func=submitted_username,
+    key_func=submitted_account,
     deduct_when=login_failed,
 )
 def login():
