@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from app.email import background
 from app.extensions import mail
@@ -95,6 +95,15 @@ def test_3_numbered_pager_and_newer_older_links(app, page, make_user, screenshot
     expect(pager.locator(".active")).to_have_text("2")
 
 
+def tab_to(page: Page, target: Locator, presses: int = 40) -> None:
+    """Press Tab until ``target`` has the focus, as a keyboard user would."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    pytest.fail(f"Tab never reached {target}")
+
+
 def popup_requests(page: Page) -> list[str]:
     requests: list[str] = []
     page.on("request", lambda request: "/popup" in request.url and requests.append(request.url))
@@ -125,15 +134,14 @@ def check_hover_card(page: Page, screenshot, journey: str) -> None:
     page.mouse.move(5, 5)
     expect(card).to_be_hidden()
     page.locator("body").focus()
-    for _ in range(40):  # Tab through the page to the link, as a keyboard user would
-        page.keyboard.press("Tab")
-        if link.evaluate("element => element === document.activeElement"):
-            break
-    else:
-        pytest.fail("Tab never reached the username link")
+    tab_to(page, link)
+    expect(card).to_be_visible()
+    page.keyboard.press("Tab")  # on into the card, which stays open
+    expect(card.get_by_role("link", name="bob")).to_be_focused()
     expect(card).to_be_visible()
     page.keyboard.press("Escape")
     expect(card).to_be_hidden()
+    expect(link).to_be_focused()  # back where the reader was
 
 
 def test_4_hover_card_for_a_logged_in_user(page, make_user, screenshot):
@@ -300,3 +308,12 @@ def test_11_follow_from_the_hover_card_updates_card_and_page(page, make_user, sc
     page.reload()  # and the server agrees
     expect(header_count).to_have_text("0")
     expect(page.get_by_role("button", name="Follow")).to_be_visible()
+
+    # By keyboard: focus the name, Tab into its card, press the button.
+    link = page.locator("article a.user_popup").first
+    link.focus()
+    expect(card).to_be_visible()
+    tab_to(page, card.get_by_role("button", name="Follow"))
+    page.keyboard.press("Enter")
+    expect(card.get_by_role("button", name="Unfollow")).to_be_visible()
+    expect(header_count).to_have_text("1")

@@ -1,5 +1,7 @@
 // Hover cards: a Bootstrap popover with the user's card for every `a.user_popup` link.
-// Opened by hovering (after a short delay) or keyboard focus; closed by leaving, blur or Escape.
+// Opened by hovering (after a short delay) or keyboard focus; closed by leaving, by focus moving
+// elsewhere, or by Escape. The card follows its link in the document, so Tab reaches its links
+// and its Follow button.
 // Each card is fetched once per page and goes through Bootstrap's sanitizer like any string.
 // Its Follow button works in place: the card and every follower count on the page follow.
 (() => {
@@ -20,7 +22,7 @@
     ...bootstrap.Popover.Default.allowList,
     time: ["datetime", "title", /^data-(timestamp|function|format|refresh)$/],
     form: [],
-    button: ["type", /^data-(user-id|following|follow-url|unfollow-url)$/],
+    button: ["type", "aria-disabled", /^data-(user-id|following|follow-url|unfollow-url)$/],
   };
   const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content;
 
@@ -61,9 +63,12 @@
       renderTimes(tip);
       tip.addEventListener("mouseenter", () => clearTimeout(timers.get(link)));
       tip.addEventListener("mouseleave", () => leave(link));
+      tip.addEventListener("focusout", (event) => {
+        if (!tip.contains(event.relatedTarget) && event.relatedTarget !== link) hide(link);
+      });
     });
     return new bootstrap.Popover(link, {
-      content: () => cardHtml.get(link.dataset.popupUrl), // the latest copy, after a follow
+      content: () => cardHtml.get(link.dataset.popupUrl), // read at each opening
       html: true,
       sanitize: true,
       allowList,
@@ -71,6 +76,7 @@
       placement: "bottom",
       fallbackPlacements: ["top", "right", "left"],
       customClass: "user-popover",
+      container: link.parentElement,
     });
   }
 
@@ -103,7 +109,9 @@
     link.addEventListener("mouseenter", () => enter(link, SHOW_DELAY_MS));
     link.addEventListener("mouseleave", () => leave(link));
     link.addEventListener("focus", () => enter(link, 0));
-    link.addEventListener("blur", () => hide(link));
+    link.addEventListener("blur", (event) => {
+      if (!tipOf(link)?.contains(event.relatedTarget)) hide(link);
+    });
   });
 
   // Every Follow button and follower count of that user on the page tells the new state.
@@ -125,8 +133,11 @@
   }
 
   async function toggleFollow(button) {
+    // Busy, not disabled: disabling the focused button would move the focus out of the card
+    // and close it under a keyboard user.
+    if (button.getAttribute("aria-disabled") === "true") return;
     const following = button.dataset.following === "true";
-    button.disabled = true;
+    button.setAttribute("aria-disabled", "true");
     try {
       const response = await fetch(following ? button.dataset.unfollowUrl : button.dataset.followUrl, {
         method: "POST",
@@ -135,14 +146,21 @@
       if (!response.ok) throw new Error(`follow: ${response.status}`);
       const state = await response.json();
       showFollowing(button.dataset.userId, state.following, state.followers);
-      // Keep the card as it is now for the next time it opens.
-      const tip = button.closest(".popover");
-      const link = document.querySelector(`[aria-describedby="${tip.id}"]`);
-      if (link) cardHtml.set(link.dataset.popupUrl, tip.querySelector(".popover-body").innerHTML);
     } catch (error) {
       console.error(error);
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-disabled");
+    }
+    forgetCardsOf(button.dataset.userId);
+  }
+
+  // A card that shows that user's follow state is out of date: fetch it afresh next time.
+  function forgetCardsOf(userId) {
+    for (const [url, html] of cardHtml) {
+      if (html.includes(`data-user-id="${userId}"`)) {
+        cardHtml.delete(url);
+        cards.delete(url);
+      }
     }
   }
 
@@ -155,6 +173,13 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
-    document.querySelectorAll("a.user_popup[aria-describedby]").forEach(hide);
+    document.querySelectorAll("a.user_popup[aria-describedby]").forEach((link) => {
+      const focusWasInCard = tipOf(link)?.contains(document.activeElement);
+      hide(link);
+      if (focusWasInCard) {
+        link.focus(); // back where the reader came from, without opening the card again
+        hide(link);
+      }
+    });
   });
 })();
