@@ -337,12 +337,35 @@ def test_author_deletes_a_post_and_returns_to_the_page(app, client, login):
     assert client.get(f"/post/{post_id}").status_code == 404
 
 
-def test_deleting_from_the_permalink_goes_to_the_profile(app, client, login):
+@pytest.mark.parametrize("page", ["/post/{id}", "/post/{id}/edit", "/post/{id}?from=feed"])
+def test_deleting_from_the_posts_own_pages_goes_to_the_profile(app, client, login, page):
     login("ann")
     client.post("/", data={"body": "oops"})
     post_id = only_post_id(app)
-    response = client.post(f"/post/{post_id}/delete", data={"next": f"/post/{post_id}"})
+    response = client.post(f"/post/{post_id}/delete", data={"next": page.format(id=post_id)})
     assert response.location == "/user/ann"
+
+
+def test_deleting_from_another_posts_page_returns_there(app, client, login):
+    login("ann")
+    for body in ("first", "second"):
+        client.post("/", data={"body": body})
+    with app.app_context():
+        first_id, second_id = db.session.scalars(sa.select(Post.id).order_by(Post.id)).all()
+    next_page = f"/post/{first_id}{second_id}"  # starts like /post/<first_id>, is another page
+    response = client.post(f"/post/{first_id}/delete", data={"next": next_page})
+    assert response.location == next_page
+
+
+def test_asset_requests_do_not_load_the_user(client, login, sql_log):
+    login()
+    sql_log.clear()
+    for path in ("/static/css/app.css", "/js/flask-moment.js", "/avatar/" + "a" * 64 + ".svg"):
+        with client.get(path) as response:
+            assert response.status_code == 200
+    assert sql_log == []
+    client.get("/explore")
+    assert sql_log  # a page view does
 
 
 def test_delete_is_post_only(app, client, login):

@@ -45,7 +45,6 @@ def assert_no_live_markup(html: str) -> None:
     assert "<script>alert" not in html
     assert "<img src=x" not in html
     assert 'href="javascript:' not in html
-    assert '<a href=\\"javascript' not in html
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
@@ -20,8 +22,15 @@ from app.redirects import safe_next_path
 bp = Blueprint("main", __name__)
 
 
+# Files a page pulls in: counting them as visits would load the user from the database once
+# per stylesheet, script and avatar.
+ASSET_ENDPOINTS = {"static", "bootstrap.static", "main.moment_js", "profile.identicon"}
+
+
 @bp.before_app_request
 def record_visit():
+    if request.endpoint in ASSET_ENDPOINTS:
+        return
     if current_user.is_authenticated and current_user.record_visit():
         db.session.commit()
 
@@ -100,7 +109,8 @@ def delete_post(post_id: int):
     db.session.commit()
     flash("Your post has been deleted.", "success")
     back = safe_next_path(request.form.get("next"))
-    if back is None or back.startswith(url_for("main.post", post_id=post_id)):
+    gone = {url_for("main.post", post_id=post_id), url_for("main.edit_post", post_id=post_id)}
+    if back is None or urlsplit(back).path in gone:  # that page no longer exists
         back = url_for("profile.user", username=current_user.username)
     return redirect(back)
 
