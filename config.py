@@ -38,10 +38,44 @@ def env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+def database_url(url: str) -> str:
+    """``url`` with PostgreSQL schemes pointed at psycopg 3, the driver requirements.txt pins.
+
+    Hosts hand out ``postgres://``, which SQLAlchemy does not know, and ``postgresql://``,
+    which it reads as psycopg2.
+    """
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme in {"postgres", "postgresql"}:
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def engine_options(url: str) -> dict[str, object]:
+    """SQLAlchemy engine options for ``url``, from the DATABASE_* environment variables."""
+    # A connection that a database restart or an idle timeout closed is replaced at checkout
+    # instead of failing the request that drew it.
+    options: dict[str, object] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        statement_timeout_ms = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 15_000)
+        options |= {
+            "pool_size": env_int("DATABASE_POOL_SIZE", 5),
+            "max_overflow": env_int("DATABASE_MAX_OVERFLOW", 5),
+            "pool_timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+            "pool_recycle": env_int("DATABASE_POOL_RECYCLE", 1800),
+            "connect_args": {
+                "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
+                "options": f"-c statement_timeout={statement_timeout_ms}",
+            },
+        }
+    return options
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     # A relative SQLite path lands in the instance folder, which Flask-SQLAlchemy creates.
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///microblog.db")
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL", "sqlite:///microblog.db"))
+    # None: built from the URL and the DATABASE_* variables when the app starts (init_app).
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] | None = None
     POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 10)
     # "gravatar", or "identicon": drawn by the app itself, for offline use and privacy.
     AVATAR_PROVIDER = os.environ.get("AVATAR_PROVIDER", "gravatar")
@@ -110,6 +144,10 @@ class Config:
     @classmethod
     def init_app(cls, app: Flask) -> None:
         """Checks and set-up that need the app (its instance folder, its debug flag)."""
+        config = app.config
+        config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"])
+        if config["SQLALCHEMY_ENGINE_OPTIONS"] is None:
+            config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"])
         if app.config["POSTS_PER_PAGE"] < 1:
             raise RuntimeError("POSTS_PER_PAGE must be at least 1.")
         if app.config["AVATAR_PROVIDER"] not in AVATAR_PROVIDERS:

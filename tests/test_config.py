@@ -2,11 +2,14 @@ import pytest
 from flask import Flask
 
 from app import create_app
+from app.extensions import db
 from config import (
     DevelopmentConfig,
     ProductionConfig,
     TestingConfig,
     _instance_secret_key,
+    database_url,
+    engine_options,
     env_int,
 )
 
@@ -88,3 +91,43 @@ def test_a_non_numeric_integer_setting_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("POSTS_PER_PAGE", "ten")
     with pytest.raises(RuntimeError, match="POSTS_PER_PAGE must be a whole number"):
         env_int("POSTS_PER_PAGE", 10)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db:5432/blog", "postgresql+psycopg://u:p@db:5432/blog"),
+        (
+            "postgresql://u@db/blog?sslmode=require",
+            "postgresql+psycopg://u@db/blog?sslmode=require",
+        ),
+        ("postgresql+psycopg://u@db/blog", "postgresql+psycopg://u@db/blog"),
+        ("sqlite:///microblog.db", "sqlite:///microblog.db"),
+    ],
+)
+def test_postgresql_urls_are_pointed_at_psycopg_3(given, expected):
+    assert database_url(given) == expected
+
+
+def test_postgresql_engine_options_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "12")
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT_MS", "2500")
+    options = engine_options("postgresql+psycopg://u@db/blog")
+    assert options["pool_pre_ping"] is True
+    assert options["pool_size"] == 12
+    assert options["connect_args"]["options"] == "-c statement_timeout=2500"
+
+
+def test_sqlite_gets_pre_ping_and_no_pool_sizes():
+    assert engine_options("sqlite://") == {"pool_pre_ping": True}
+
+
+def test_a_postgres_url_reaches_the_engine_as_psycopg():
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = "postgres://nobody@127.0.0.1:1/none"
+
+    app = create_app(Config)
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+    with app.app_context():
+        assert db.engine.dialect.driver == "psycopg"
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
