@@ -117,6 +117,9 @@ class Config:
     # Rate limits (Flask-Limiter notation). With several app processes, point the storage at
     # Redis (redis://127.0.0.1:6379/0) so they count together.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Said explicitly: the limiter is one object, and without the key each app would inherit
+    # the last app's choice (tests build apps with limits off).
+    RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True  # Retry-After and X-RateLimit-* on every limited response
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")  # per client
     # Failed logins per account, whatever the client: slows password guessing spread over
@@ -169,7 +172,9 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-that-is-long-enough-to-pass"
-    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    # In-memory SQLite, or the PostgreSQL database of TEST_DATABASE_URL, in which each test's
+    # tables live in a schema of their own (tests/conftest.py).
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     WTF_CSRF_ENABLED = False
     POSTS_PER_PAGE = 10
 

@@ -1,6 +1,8 @@
 import functools
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -9,11 +11,75 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from app import create_app
+from app.email import background
 from app.extensions import db
 from app.models import Post, User, utcnow
 from config import TestingConfig
 
 PASSWORD = "correct horse battery"
+ON_POSTGRESQL = TestingConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql")
+
+
+def file_database_uri(tmp_path: Path) -> str:
+    """A database that several threads or connections share: a SQLite file, or on PostgreSQL
+    the test's own schema (in-memory SQLite gives each thread a database of its own)."""
+    if ON_POSTGRESQL:
+        return TestingConfig.SQLALCHEMY_DATABASE_URI
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgresql() -> Iterator[sa.Engine | None]:
+    """A connection to TEST_DATABASE_URL's server for creating schemas; None on SQLite."""
+    if not ON_POSTGRESQL:
+        yield None
+        return
+    engine = sa.create_engine(
+        TestingConfig.SQLALCHEMY_DATABASE_URI, connect_args={"connect_timeout": 3}
+    )
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        engine.dispose()
+        pytest.skip(
+            f"TEST_DATABASE_URL names a PostgreSQL server that does not answer ({error.orig}). "
+            "Start the local one with `pg_ctlcluster --skip-systemctl-redirect "
+            "$(ls /etc/postgresql) main start`, or unset TEST_DATABASE_URL to test on SQLite."
+        )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def isolated_database(postgresql, monkeypatch) -> Iterator[None]:
+    """On PostgreSQL, every app a test builds works in a schema of the test's own, dropped after
+    it, with each engine disposed (psycopg warns about connections left open)."""
+    if postgresql is None:
+        yield
+        return
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with postgresql.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    options = {"pool_pre_ping": True, "connect_args": {"options": f"-c search_path={schema}"}}
+    monkeypatch.setattr(TestingConfig, "SQLALCHEMY_ENGINE_OPTIONS", options)
+    engines: set[sa.Engine] = set()
+
+    def remember(connection: sa.Connection) -> None:
+        engines.add(connection.engine)
+
+    sa.event.listen(sa.Engine, "engine_connect", remember)
+    try:
+        yield
+    finally:
+        # A reset request looks its address up in the mail thread: let that finish first, or
+        # its connection outlives the engine's disposal.
+        background.submit(lambda: None).result(timeout=30)
+        sa.event.remove(sa.Engine, "engine_connect", remember)
+        for engine in engines:
+            engine.dispose()
+        with postgresql.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @functools.cache

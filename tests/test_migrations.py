@@ -5,14 +5,15 @@ from flask_migrate import check, downgrade, upgrade
 from app import create_app
 from app.extensions import db
 from config import TestingConfig
+from tests.conftest import file_database_uri
 
 
 @pytest.fixture
 def migrated_app(tmp_path):
-    """An app on an empty SQLite file, for running the real migrations."""
+    """An app on an empty database (a SQLite file, or a PostgreSQL schema) for the migrations."""
 
     class Config(TestingConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'migrated.db'}"
+        SQLALCHEMY_DATABASE_URI = file_database_uri(tmp_path)
 
     app = create_app(Config)
     with app.app_context():
@@ -46,7 +47,7 @@ def insert_user(name: str, **columns: str) -> None:
     with db.engine.begin() as connection:
         connection.execute(
             sa.text(
-                f"INSERT INTO user ({names}, member_since, last_seen) "
+                f'INSERT INTO "user" ({names}, member_since, last_seen) '
                 f"VALUES ({placeholders}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             ),
             values,
@@ -66,7 +67,7 @@ def test_session_token_migration_keeps_users_and_gives_each_a_token(migrated_app
     insert_user("bob")
     upgrade()
     with db.engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT username, session_token FROM user")).all()
+        rows = connection.execute(sa.text('SELECT username, session_token FROM "user"')).all()
     assert sorted(name for name, _ in rows) == ["ann", "bob"]
     tokens = [token for _, token in rows]
     assert all(len(token) >= 32 for token in tokens) and tokens[0] != tokens[1]
@@ -79,7 +80,7 @@ def test_upgrading_a_populated_database_keeps_every_row_and_counts_posts(migrate
     insert_user("ann", session_token="one")
     insert_user("bob", session_token="two")
     with db.engine.begin() as connection:
-        ann_id, bob_id = connection.scalars(sa.text("SELECT id FROM user ORDER BY id")).all()
+        ann_id, bob_id = connection.scalars(sa.text('SELECT id FROM "user" ORDER BY id')).all()
         for author_id, body in [(ann_id, "a1"), (ann_id, "a2"), (bob_id, "b1")]:
             connection.execute(
                 sa.text(
@@ -92,7 +93,7 @@ def test_upgrading_a_populated_database_keeps_every_row_and_counts_posts(migrate
     with db.engine.connect() as connection:
         users = connection.execute(
             sa.text(
-                "SELECT username, posts_count, followers_count, following_count FROM user "
+                'SELECT username, posts_count, followers_count, following_count FROM "user" '
                 "ORDER BY id"
             )
         ).all()

@@ -512,7 +512,7 @@ class FuzzConfig(TestingConfig):
     RATELIMIT_ENABLED = False  # the point here is the handlers behind the limits
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fuzz_app():
     return app_with_users(FuzzConfig, "ann", "bob")
 

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from app import create_app
 from app.extensions import db
 from config import TestingConfig
+from tests.conftest import file_database_uri
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,10 +78,10 @@ def moment_js(pytestconfig) -> bytes:
 
 @pytest.fixture
 def app(tmp_path) -> Iterator[Flask]:
-    """The app on a temporary SQLite file, shared by the server thread and the test."""
+    """The app on a database that the server thread and the test share."""
 
     class Config(BrowserTestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'e2e.db'}"
+        SQLALCHEMY_DATABASE_URI = file_database_uri(tmp_path)
 
     app = create_app(Config)
     with app.app_context():
