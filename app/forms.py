@@ -1,10 +1,13 @@
 """Form pieces shared by more than one blueprint."""
 
+import functools
 import re
+from collections.abc import Callable, Mapping, Sequence
 
 from flask_wtf import FlaskForm
 from wtforms import Field, StringField
-from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+from wtforms.form import BaseForm
+from wtforms.validators import DataRequired, Length, Regexp, StopValidation
 
 from app.models import USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN
 
@@ -24,9 +27,40 @@ def normalize_text(value: str | None) -> str | None:
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+FieldCheck = Callable[[FlaskForm, Field], None]
+
+
+class Form(FlaskForm):
+    """The base of every form here: a ``validate_<field>`` check runs only on a value that
+    passed the field's own validators.
+
+    WTForms runs it anyway, and those checks query the database, which may refuse such a value
+    outright (PostgreSQL fails on a NUL byte) or waste a lookup on it.
+    """
+
+    def validate(self, extra_validators: Mapping[str, Sequence[FieldCheck]] | None = None) -> bool:
+        extra = {name: list(checks) for name, checks in (extra_validators or {}).items()}
+        for name in self._fields:
+            check = getattr(type(self), f"validate_{name}", None)
+            if check is not None:
+                extra.setdefault(name, []).append(only_if_valid(check))
+        # BaseForm's rather than wtforms.Form's, which would add every check again, unguarded.
+        return BaseForm.validate(self, extra)
+
+
+def only_if_valid(check: FieldCheck) -> FieldCheck:
+    @functools.wraps(check)
+    def guarded(form: FlaskForm, field: Field) -> None:
+        if not field.errors:
+            check(form, field)
+
+    return guarded
+
+
 def no_control_characters(form: FlaskForm, field: Field) -> None:
-    if field.data and CONTROL_CHARACTERS.search(field.data):
-        raise ValidationError("Remove the invisible control characters from this text.")
+    # Stops the field's other checks: nothing useful can be said about such a value.
+    if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
+        raise StopValidation("Remove the invisible control characters from this text.")
 
 
 def username_field(label: str = "Username") -> StringField:

@@ -1,8 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from app.forms import no_control_characters, strip, username_field
+from app.forms import Form, no_control_characters, strip, username_field
 from app.models import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH, User
 
 # Long enough for any passphrase; short enough that hashing it costs nothing unusual.
@@ -13,7 +12,7 @@ def email_field() -> EmailField:
     return EmailField(
         "Email",
         filters=[strip],
-        validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH), Email()],
+        validators=[DataRequired(), no_control_characters, Length(max=EMAIL_MAX_LENGTH), Email()],
         render_kw={"autocomplete": "email"},
     )
 
@@ -21,7 +20,11 @@ def email_field() -> EmailField:
 def new_password_fields(label: str = "Password") -> tuple[PasswordField, PasswordField]:
     password = PasswordField(
         label,
-        validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
+        validators=[
+            DataRequired(),
+            no_control_characters,
+            Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH),
+        ],
         description=f"At least {PASSWORD_MIN_LENGTH} characters.",
         render_kw={"autocomplete": "new-password"},
     )
@@ -33,7 +36,7 @@ def new_password_fields(label: str = "Password") -> tuple[PasswordField, Passwor
     return password, confirm
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(Form):
     username = username_field()
     email = email_field()
     password, confirm_password = new_password_fields()
@@ -48,7 +51,7 @@ class RegistrationForm(FlaskForm):
             raise ValidationError("An account with that email address already exists.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         "Username or email",
         filters=[strip],
@@ -57,27 +60,27 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        validators=[DataRequired(), no_control_characters, Length(max=PASSWORD_MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
     remember_me = BooleanField("Remember me")
     submit = SubmitField("Log in")
 
 
-class ResetPasswordRequestForm(FlaskForm):
+class ResetPasswordRequestForm(Form):
     email = email_field()
     submit = SubmitField("Send me a reset link")
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password, confirm_password = new_password_fields("New password")
     submit = SubmitField("Set new password")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         "Current password",
-        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        validators=[DataRequired(), no_control_characters, Length(max=PASSWORD_MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
     password, confirm_password = new_password_fields("New password")

@@ -1,12 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from app.forms import no_control_characters, normalize_text
+from app.forms import Form, no_control_characters, normalize_text
 from app.models import POST_MAX_LENGTH
 
 
-class PostForm(FlaskForm):
+class PostForm(Form):
     body = TextAreaField(
         "Say something",
         filters=[normalize_text],

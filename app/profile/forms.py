@@ -1,12 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
-from app.forms import no_control_characters, normalize_text, username_field
+from app.forms import Form, no_control_characters, normalize_text, username_field
 from app.models import ABOUT_ME_MAX_LENGTH, User
 
 
-class EditProfileForm(FlaskForm):
+class EditProfileForm(Form):
     username = username_field()
     about_me = TextAreaField(
         "About me",
