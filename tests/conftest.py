@@ -61,7 +61,8 @@ def isolated_database(postgresql, monkeypatch) -> Iterator[None]:
     schema = f"test_{uuid.uuid4().hex[:16]}"
     with postgresql.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    options = {"pool_pre_ping": True, "connect_args": {"options": f"-c search_path={schema}"}}
+    connect_args = {"options": f"-c search_path={schema}", "application_name": schema}
+    options = {"pool_pre_ping": True, "connect_args": connect_args}
     monkeypatch.setattr(TestingConfig, "SQLALCHEMY_ENGINE_OPTIONS", options)
     engines: set[sa.Engine] = set()
 

@@ -1,11 +1,19 @@
 """App-wide error pages, in the site's layout."""
 
-from flask import Blueprint, render_template
+import contextlib
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, render_template
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    SecurityError,
+    ServiceUnavailable,
+)
 
-from app.extensions import db
+from app.extensions import db, login
 
 bp = Blueprint("errors", __name__)
 
@@ -17,6 +25,8 @@ EXPLANATIONS = {
     405: "That page does not accept this kind of request.",
     413: "What you sent is too large.",
     429: "Too many requests in a short time. Please wait a moment and try again.",
+    503: "The site is briefly unavailable, most likely for maintenance. Please try again in a "
+    "minute; nothing you already saved is lost.",
     500: "Something went wrong on our side. It has been logged; please try again later.",
 }
 
@@ -61,3 +71,25 @@ def internal_error(error: InternalServerError):
     # Flask has logged the exception already; the failed transaction would break this page.
     db.session.rollback()
     return http_error(error)
+
+
+# How long clients are asked to wait while the database cannot be reached.
+OUTAGE_RETRY_AFTER_SECONDS = 30
+
+
+# Errors of reaching the database rather than of the statement: it is down or restarting,
+# refuses connections, or every pooled connection is busy (DBAPIError subclasses for the first
+# two, SQLAlchemy's own TimeoutError for the pool).
+@bp.app_errorhandler(sa.exc.OperationalError)
+@bp.app_errorhandler(sa.exc.InterfaceError)
+@bp.app_errorhandler(sa.exc.TimeoutError)
+def database_unavailable(error: sa.exc.SQLAlchemyError):
+    # The driver's own words: the statement's parameters (user input) stay out of the log.
+    current_app.logger.error("Database unavailable: %s", getattr(error, "orig", None) or error)
+    with contextlib.suppress(sa.exc.SQLAlchemyError):  # the connection may be gone with it
+        db.session.rollback()
+    # The page is drawn for a visitor: showing the signed-in user would mean loading (or, after
+    # the rollback, refreshing) them from the database that just failed.
+    g._login_user = login.anonymous_user()
+    unavailable = ServiceUnavailable(retry_after=OUTAGE_RETRY_AFTER_SECONDS)
+    return error_page(unavailable, EXPLANATIONS[503])
