@@ -117,6 +117,12 @@ class Config:
     # Rate limits (Flask-Limiter notation). With several app processes, point the storage at
     # Redis (redis://127.0.0.1:6379/0) so they count together.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # While Redis cannot be reached, each process counts in its own memory (Flask-Limiter logs
+    # a warning) rather than failing every limited request, and goes back to Redis once it
+    # answers again (checked after 1, 2, 4 ... 32 seconds).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # A Redis that hangs must cost a request half a second, not the worker's whole timeout.
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     # Said explicitly: the limiter is one object, and without the key each app would inherit
     # the last app's choice (tests build apps with limits off).
     RATELIMIT_ENABLED = True

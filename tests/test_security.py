@@ -4,6 +4,7 @@ SECURITY.md lists them, with where each lives in the code.
 """
 
 import re
+import time
 import uuid
 from urllib.parse import quote, quote_from_bytes
 
@@ -26,7 +27,7 @@ from app.models import (
 )
 from config import ProductionConfig, TestingConfig
 from tests.conftest import PASSWORD
-from tests.helpers import app_with_users, text_of
+from tests.helpers import RedisServer, app_with_users, text_of
 
 # --- Output encoding (XSS) ------------------------------------------------------------------
 
@@ -471,6 +472,46 @@ def test_limits_counted_in_redis_hold_across_app_processes(make_user):
     finally:
         for key in store.scan_iter(f"*{RedisConfig.RATELIMIT_KEY_PREFIX}*"):
             store.delete(key)
+
+
+@pytest.fixture
+def own_redis():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_limits_fall_back_to_memory_while_redis_is_down_and_return_to_it(own_redis, caplog):
+    class RedisConfig(TestingConfig):
+        RATELIMIT_STORAGE_URI = own_redis.url
+        LOGIN_RATE_LIMIT = "3 per minute"
+
+    client = app_with_users(RedisConfig, "ann").test_client()
+    assert bad_login(client, address="10.9.0.1").status_code == 200
+    assert own_redis.client().keys("*")
+
+    own_redis.stop()
+    # Pages keep working, and limits still hold, counted in this process's memory.
+    assert client.get("/auth/login").status_code == 200
+    codes = [bad_login(client, address="10.9.0.2").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert "falling back to in-memory storage" in caplog.text
+
+    own_redis.start()  # empty, as a restarted Redis without persistence is
+    deadline = time.monotonic() + 20  # Flask-Limiter looks again after 1, 2, 4 ... seconds
+    attempt = 0
+    while not own_redis.client().keys("*"):
+        assert time.monotonic() < deadline, "the limiter never went back to Redis"
+        attempt += 1
+        bad_login(client, address=f"10.9.1.{attempt}")
+        time.sleep(0.2)
+    # Counting in Redis again: another process sees this client's attempts.
+    for _ in range(3):
+        bad_login(client, address="10.9.2.1")
+    assert (
+        bad_login(app_with_users(RedisConfig).test_client(), address="10.9.2.1").status_code == 429
+    )
 
 
 @pytest.mark.parametrize("proxies", [0, 1])
