@@ -14,6 +14,7 @@ from app.auth import bp as auth_bp
 from app.cli import seed_command
 from app.errors import bp as errors_bp
 from app.extensions import bootstrap, csrf, db, limiter, login, mail, migrate, moment
+from app.health import bp as health_bp
 from app.main import bp as main_bp
 from app.profile import bp as profile_bp
 from config import CONFIGS, Config
@@ -30,7 +31,8 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     for extension in (db, login, bootstrap, moment, mail, csrf, limiter, security):
         extension.init_app(app)
     migrate.init_app(app, db)
-    for blueprint in (errors_bp, auth_bp, main_bp, profile_bp):  # each sets its own url_prefix
+    blueprints = (errors_bp, auth_bp, main_bp, profile_bp, health_bp)
+    for blueprint in blueprints:  # each sets its own url_prefix
         app.register_blueprint(blueprint)
     app.cli.add_command(seed_command)
     if proxies := app.config["TRUSTED_PROXIES"]:
