@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app import (
+    logs,
     models,  # noqa: F401  (tables and user_loader exist before first use)
     security,
 )
@@ -28,7 +29,9 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     config_class.init_app(app)
 
     app.url_map.converters["id"] = RowIdConverter
-    for extension in (db, login, bootstrap, moment, mail, csrf, limiter, security):
+    # logs first: its before_request starts the clock and the request id even for requests that
+    # CSRF or the limiter turn away in theirs.
+    for extension in (logs, db, login, bootstrap, moment, mail, csrf, limiter, security):
         extension.init_app(app)
     migrate.init_app(app, db)
     blueprints = (errors_bp, auth_bp, main_bp, profile_bp, health_bp)
