@@ -223,3 +223,16 @@ CONFIGS: dict[str, type[Config]] = {
     "testing": TestingConfig,
     "production": ProductionConfig,
 }
+
+
+def resolve_config(config: str | type[Config] | None) -> type[Config]:
+    """A config class, from itself, its name or ``MICROBLOG_CONFIG`` (default: development)."""
+    if config is None:
+        config = os.environ.get("MICROBLOG_CONFIG", "development")
+    if isinstance(config, str):
+        try:
+            return CONFIGS[config]
+        except KeyError:
+            names = ", ".join(CONFIGS)
+            raise RuntimeError(f"Unknown config {config!r}: choose one of {names}.") from None
+    return config

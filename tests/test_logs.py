@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app import create_app
 from app.extensions import db
 from app.logs import json_handler
-from config import TestingConfig
+from config import ProductionConfig, TestingConfig
 from tests.conftest import PASSWORD
 from tests.helpers import app_with_users
 
@@ -208,3 +208,20 @@ def test_a_request_refused_before_its_view_is_logged_too(build_app, log_lines):
     line = request_lines(log_lines())[-1]
     assert (line["status"], line["request_id"]) == (400, response.headers["X-Request-ID"])
     assert line["duration_ms"] >= 0
+
+
+def test_the_configs_own_warnings_come_out_as_json(log_lines):
+    settings = {
+        "SECRET_KEY": "k" * 48,
+        "LOG_FORMAT": "json",
+        "APP_BASE_URL": "",
+        "SERVER_NAME": None,
+    }
+    production = type("Production", (ProductionConfig,), settings)
+    app = create_app(production)
+    with app.app_context():
+        db.engine.dispose()
+    (warning,) = log_lines()
+    assert warning["level"] == "WARNING"
+    assert "APP_BASE_URL" in warning["message"]
+    assert warning["request_id"] is None
