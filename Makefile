@@ -1,13 +1,22 @@
-# The two commands of the README's quick start: `make run` and `make test`.
+# The two commands of the README's quick start: `make run` and `make test`; `make serve` for
+# production.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench format clean
+.PHONY: run serve test bench format clean
 
 run: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 	$(BIN)/flask run --debug
+
+# Production: migrate, then serve under gunicorn (gunicorn.conf.py). The settings come from the
+# environment or .env; the app refuses to start without a SECRET_KEY of 32+ characters, and
+# gunicorn refuses several workers that would count rate limits apart (RATELIMIT_STORAGE_URI).
+serve: export MICROBLOG_CONFIG = production
+serve: $(VENV)/.runtime
+	$(BIN)/flask db upgrade
+	exec $(BIN)/gunicorn -c gunicorn.conf.py microblog:app
 
 # The suite runs twice: on SQLite, then on this PostgreSQL database (with the system tests).
 # Without a server there, the second run skips every test and says how to start one.

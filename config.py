@@ -15,6 +15,7 @@ load_dotenv(BASE_DIR / ".env")
 # Tokens signed with a key shorter than this are within reach of offline guessing.
 MIN_SECRET_KEY_LENGTH = 32
 AVATAR_PROVIDERS = ("gravatar", "identicon")
+LOG_FORMATS = ("json", "text")
 
 
 def env_flag(name: str, default: bool = False) -> bool:
@@ -143,6 +144,10 @@ class Config:
     TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
     HSTS_SECONDS = 0
 
+    # "json": one JSON line per request and per log record on stdout, for log collectors;
+    # "text": Flask's plain records on stderr, and the server's own access log.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_NAME = "remember_token"
@@ -162,6 +167,9 @@ class Config:
         if app.config["AVATAR_PROVIDER"] not in AVATAR_PROVIDERS:
             choices = ", ".join(AVATAR_PROVIDERS)
             raise RuntimeError(f"AVATAR_PROVIDER must be one of {choices}.")
+        if app.config["LOG_FORMAT"] not in LOG_FORMATS:
+            choices = ", ".join(LOG_FORMATS)
+            raise RuntimeError(f"LOG_FORMAT must be one of {choices}.")
 
 
 class DevelopmentConfig(Config):
@@ -183,6 +191,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     WTF_CSRF_ENABLED = False
     POSTS_PER_PAGE = 10
+    LOG_FORMAT = "text"  # whatever .env says: test output stays readable
 
 
 class ProductionConfig(Config):
@@ -190,6 +199,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
     @classmethod
     def init_app(cls, app: Flask) -> None:
@@ -224,3 +234,16 @@ CONFIGS: dict[str, type[Config]] = {
     "testing": TestingConfig,
     "production": ProductionConfig,
 }
+
+
+def resolve_config(config: str | type[Config] | None) -> type[Config]:
+    """A config class, from itself, its name or ``MICROBLOG_CONFIG`` (default: development)."""
+    if config is None:
+        config = os.environ.get("MICROBLOG_CONFIG", "development")
+    if isinstance(config, str):
+        try:
+            return CONFIGS[config]
+        except KeyError:
+            names = ", ".join(CONFIGS)
+            raise RuntimeError(f"Unknown config {config!r}: choose one of {names}.") from None
+    return config

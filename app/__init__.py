@@ -1,12 +1,11 @@
 """The application factory."""
 
-import os
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app import (
+    logs,
     models,  # noqa: F401  (tables and user_loader exist before first use)
     security,
 )
@@ -14,9 +13,10 @@ from app.auth import bp as auth_bp
 from app.cli import seed_command
 from app.errors import bp as errors_bp
 from app.extensions import bootstrap, csrf, db, limiter, login, mail, migrate, moment
+from app.health import bp as health_bp
 from app.main import bp as main_bp
 from app.profile import bp as profile_bp
-from config import CONFIGS, Config
+from config import Config, resolve_config
 
 
 def create_app(config: str | type[Config] | None = None) -> Flask:
@@ -24,13 +24,17 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     config_class = resolve_config(config)
     app = Flask(__name__)
     app.config.from_object(config_class)
+    # Logs first: the config's own warnings come out in the chosen format, and the clock and
+    # the request id start before CSRF or the limiter can turn a request away.
+    logs.init_app(app)
     config_class.init_app(app)
 
     app.url_map.converters["id"] = RowIdConverter
     for extension in (db, login, bootstrap, moment, mail, csrf, limiter, security):
         extension.init_app(app)
     migrate.init_app(app, db)
-    for blueprint in (errors_bp, auth_bp, main_bp, profile_bp):  # each sets its own url_prefix
+    blueprints = (errors_bp, auth_bp, main_bp, profile_bp, health_bp)
+    for blueprint in blueprints:  # each sets its own url_prefix
         app.register_blueprint(blueprint)
     app.cli.add_command(seed_command)
     if proxies := app.config["TRUSTED_PROXIES"]:
@@ -46,15 +50,3 @@ class RowIdConverter(IntegerConverter):
 
     def __init__(self, map, *args, **kwargs) -> None:
         super().__init__(map, min=1, max=2**31 - 1)
-
-
-def resolve_config(config: str | type[Config] | None) -> type[Config]:
-    if config is None:
-        config = os.environ.get("MICROBLOG_CONFIG", "development")
-    if isinstance(config, str):
-        try:
-            return CONFIGS[config]
-        except KeyError:
-            names = ", ".join(CONFIGS)
-            raise RuntimeError(f"Unknown config {config!r}: choose one of {names}.") from None
-    return config

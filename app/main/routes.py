@@ -14,6 +14,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from app.extensions import config_limit, db, limiter, login, moment
+from app.health.routes import PROBE_ENDPOINTS
 from app.main.forms import PostForm
 from app.models import Post
 from app.pagination import paginate_posts
@@ -29,7 +30,7 @@ ASSET_ENDPOINTS = {"static", "bootstrap.static", "main.moment_js", "profile.iden
 
 @bp.before_app_request
 def record_visit():
-    if request.endpoint in ASSET_ENDPOINTS:
+    if request.endpoint in ASSET_ENDPOINTS or request.endpoint in PROBE_ENDPOINTS:
         return
     if current_user.is_authenticated and current_user.record_visit():
         db.session.commit()

@@ -1,0 +1,3 @@
+from app.health.routes import bp
+
+__all__ = ["bp"]
