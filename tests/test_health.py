@@ -1,4 +1,3 @@
-import socket
 import time
 from datetime import timedelta
 
@@ -9,15 +8,9 @@ from app import create_app
 from app.extensions import db, limiter
 from app.models import User
 from config import TestingConfig
+from tests.helpers import free_port
 
 PROBES = ("/healthz", "/readyz")
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (the kernel just handed it out and it was closed)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -115,8 +108,11 @@ def test_healthz_answers_while_the_database_is_down(build_app):
     assert app.test_client().get("/healthz").status_code == 200
 
 
-def test_readyz_is_503_when_redis_is_configured_but_unreachable(build_app):
-    app = build_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+def test_readyz_is_503_when_redis_is_unreachable_and_limits_cannot_fall_back(build_app):
+    app = build_app(
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=False,
+    )
     with app.app_context():
         db.create_all()
     response = app.test_client().get("/readyz")
