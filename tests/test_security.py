@@ -26,7 +26,7 @@ from app.models import (
 )
 from config import ProductionConfig, TestingConfig
 from tests.conftest import PASSWORD
-from tests.helpers import app_with_users, text_of
+from tests.helpers import app_with_users, field_value, post_form, text_of
 
 # --- Output encoding (XSS) ------------------------------------------------------------------
 
@@ -51,7 +51,7 @@ def assert_no_live_markup(html: str) -> None:
 def test_about_me_and_posts_come_back_escaped_everywhere(client, login, payload):
     login("ann")
     client.post("/edit_profile", data={"username": "ann", "about_me": payload})
-    client.post("/", data={"body": payload})
+    client.post("/", data=post_form(payload))
     for path in ("/", "/explore", "/user/ann", "/user/ann/popup"):
         response = client.get(path)
         html = response.get_data(as_text=True)
@@ -136,7 +136,7 @@ def state_changing_requests(app) -> list[tuple[str, dict]]:
         ("/auth/register", {"username": "eve", "email": "eve@example.com"} | new_password),
         ("/auth/login", {"username": "ann", "password": PASSWORD}),
         ("/auth/logout", {}),
-        ("/", {"body": "forged post"}),
+        ("/", post_form("forged post")),
         ("/edit_profile", {"username": "forged", "about_me": "forged"}),
         ("/follow/bob", {}),
         ("/unfollow/bob", {}),
@@ -170,9 +170,9 @@ def test_no_state_changes_on_get(csrf_app):
 
 def test_a_form_with_its_token_goes_through(csrf_app):
     client = logged_in_client(csrf_app)
-    page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/", data={"body": "genuine", "csrf_token": token})
+    page = client.get("/")
+    form = {name: field_value(page, name) for name in ("csrf_token", "submission_key")}
+    response = client.post("/", data=form | {"body": "genuine"})
     assert response.status_code == 302
     assert any(body == "genuine" for body, _ in snapshot(csrf_app)[1])
 
@@ -437,8 +437,8 @@ def test_posting_is_limited_per_user(app, client, login):
     app.config["POST_RATE_LIMIT"] = "3 per minute"
     login("ann")
     for n in range(3):
-        assert client.post("/", data={"body": f"post {n}"}).status_code == 302
-    assert client.post("/", data={"body": "one too many"}).status_code == 429
+        assert client.post("/", data=post_form(f"post {n}")).status_code == 302
+    assert client.post("/", data=post_form("one too many")).status_code == 429
 
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

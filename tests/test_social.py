@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Follow, Post, User
 from config import TestingConfig
-from tests.helpers import app_with_users, text_of
+from tests.helpers import app_with_users, post_form, text_of
 
 
 def user_named(app, username: str) -> User:
@@ -152,7 +152,7 @@ def test_home_timeline_has_own_and_followed_posts_newest_first(app, client, logi
     login("ann")
     client.post("/follow/bob")
     client.post("/follow/dora")
-    client.post("/", data={"body": "Ann's own post"})
+    client.post("/", data=post_form("Ann's own post"))
     assert post_bodies(client.get("/")) == [
         "Ann&#39;s own post",
         "Post 0 by dora",

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from app.forms import no_control_characters, normalize_text
+from app.forms import OneTimeForm, no_control_characters, normalize_text
 from app.models import POST_MAX_LENGTH
 
 
@@ -18,3 +18,7 @@ class PostForm(FlaskForm):
         render_kw={"rows": 3, "maxlength": POST_MAX_LENGTH},
     )
     submit = SubmitField("Post")
+
+
+class NewPostForm(OneTimeForm, PostForm):
+    """PostForm with a one-time key: editing needs none, as saving twice changes nothing."""
