@@ -19,9 +19,11 @@ from app.models import (
     ABOUT_ME_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
     POST_MAX_LENGTH,
+    SUBMISSION_KEY_LENGTH,
     Follow,
     Post,
     User,
+    is_submission_key,
     is_valid_username,
 )
 from config import ProductionConfig, TestingConfig
@@ -508,6 +510,19 @@ ANY_BYTES = st.one_of(
 )
 
 
+# Well-formed one-time keys as well as anything at all, or no post would ever get through.
+FIELD_VALUES = {
+    "submission_key": st.one_of(
+        ANY_BYTES,
+        st.text(
+            alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-",
+            min_size=SUBMISSION_KEY_LENGTH,
+            max_size=SUBMISSION_KEY_LENGTH,
+        ).map(str.encode),
+    )
+}
+
+
 class FuzzConfig(TestingConfig):
     RATELIMIT_ENABLED = False  # the point here is the handlers behind the limits
 
@@ -536,13 +551,14 @@ def assert_stored_data_obeys_the_rules(app) -> None:
         for post in db.session.scalars(sa.select(Post)):
             assert 1 <= len(post.body) <= POST_MAX_LENGTH and post.body == post.body.strip()
             assert not CONTROL_CHARACTERS.search(post.body)
+            assert post.submission_key is None or is_submission_key(post.submission_key)
 
 
 FORMS = {
     "/auth/register": ["username", "email", "password", "confirm_password"],
     "/auth/login": ["username", "password", "remember_me"],
     "/auth/reset_password_request": ["email"],
-    "/": ["body"],
+    "/": ["body", "submission_key"],
     "/edit_profile": ["username", "about_me"],
     "/auth/change_password": ["current_password", "password", "confirm_password"],
 }
@@ -555,7 +571,9 @@ FUZZ_SETTINGS = settings(
 @FUZZ_SETTINGS
 @given(data=st.data())
 def test_any_form_input_gets_an_answer_not_a_500(fuzz_app, path, data):
-    fields = {name: data.draw(ANY_BYTES, label=name) for name in FORMS[path]}
+    fields = {
+        name: data.draw(FIELD_VALUES.get(name, ANY_BYTES), label=name) for name in FORMS[path]
+    }
     next_value = data.draw(ANY_BYTES, label="next")
     visitor = path in {"/auth/register", "/auth/login", "/auth/reset_password_request"}
     client = fuzz_app.test_client() if visitor else logged_in_client(fuzz_app)
