@@ -5,11 +5,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField
+from wtforms import Field, HiddenField, StringField
 from wtforms.form import BaseForm
 from wtforms.validators import DataRequired, Length, Regexp, StopValidation
 
-from app.models import USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN
+from app.models import (
+    USERNAME_MAX_LENGTH,
+    USERNAME_MIN_LENGTH,
+    USERNAME_PATTERN,
+    is_submission_key,
+    new_submission_key,
+)
 
 # Tabs and line breaks are text; other control characters (NUL above all, which PostgreSQL
 # refuses to store) are never meant.
@@ -77,3 +83,29 @@ def username_field(label: str = "Username") -> StringField:
         ],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
+
+
+class SubmissionKeyField(HiddenField):
+    """A fresh one-time key each time the form is shown; sending the form again sends it again.
+
+    Stored with what the form creates, it lets a resubmitted or retried form find the post it
+    already made instead of making another (see ``app.posting.publish_once``).
+    """
+
+    EXPIRED = "This form has expired: please send it again."
+
+    def __init__(self, label: str | None = None, **kwargs) -> None:
+        super().__init__(label, default=new_submission_key, **kwargs)
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        # raw_data, not data: with no key sent, data is the fresh default, which would pass.
+        if len(self.raw_data or ()) != 1 or not is_submission_key(self.raw_data[0]):
+            # The page that shows this error carries a good key, so sending it again works.
+            self.data = new_submission_key()
+            raise StopValidation(self.EXPIRED)
+
+
+class OneTimeForm(Form):
+    """A form that creates something once, however often it is sent (post, reply)."""
+
+    submission_key = SubmissionKeyField()

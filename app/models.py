@@ -24,6 +24,9 @@ EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path
 PASSWORD_MIN_LENGTH = 8
 ABOUT_ME_MAX_LENGTH = 280
 POST_MAX_LENGTH = 280
+# A post form's one-time key (see new_submission_key): 16 random bytes, URL-safe base64.
+SUBMISSION_KEY_LENGTH = 22
+SUBMISSION_KEY_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{{SUBMISSION_KEY_LENGTH}}}")
 
 # Writing last_seen on every request would turn every page view into a write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -56,6 +59,19 @@ def normalize_email(address: str) -> str:
 
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def new_submission_key() -> str:
+    """A key for one rendering of a post form: every submission of that form is one post."""
+    return secrets.token_urlsafe(16)
+
+
+def is_submission_key(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == SUBMISSION_KEY_LENGTH
+        and SUBMISSION_KEY_PATTERN.fullmatch(value) is not None
+    )
 
 
 @functools.cache
@@ -273,11 +289,17 @@ class User(UserMixin, db.Model):
 
     # Posts -------------------------------------------------------------------------------
 
-    def publish(self, body: str) -> "Post":
-        post = Post(body=body, author=self)
+    def publish(self, body: str, *, submission_key: str | None = None) -> "Post":
+        post = Post(body=body, author=self, submission_key=submission_key)
         db.session.add(post)
         self.posts_count = User.posts_count + 1
         return post
+
+    def post_submitted_with(self, submission_key: str) -> "Post | None":
+        """This user's post made from the form that carried ``submission_key``, if any."""
+        return db.session.scalar(
+            sa.select(Post).where(Post.author_id == self.id, Post.submission_key == submission_key)
+        )
 
     def delete_post(self, post: "Post") -> None:
         if post.author_id != self.id:
@@ -316,12 +338,18 @@ class Post(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
     edited_at: so.Mapped[datetime | None]
     author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey(User.id, ondelete="CASCADE"))
+    # The one-time key of the form this post was sent from (NULL for posts made before keys,
+    # and for posts made without a form): a resubmitted or retried form finds its post here.
+    submission_key: so.Mapped[str | None] = so.mapped_column(sa.String(SUBMISSION_KEY_LENGTH))
 
     author: so.Mapped[User] = so.relationship(back_populates="posts")
 
     __table_args__ = (
         # Serves a profile's posts newest first; its leading column also serves the foreign key.
         sa.Index("ix_post_author_id_created_at", author_id, created_at),
+        # Per author, so nobody can block another's post by guessing a key. It is the index,
+        # not a lookup before the insert, that stops two concurrent submissions both landing.
+        sa.Index("uq_post_author_id_submission_key", author_id, submission_key, unique=True),
     )
 
     def __repr__(self) -> str:

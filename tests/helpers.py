@@ -10,6 +10,8 @@ import time
 import pytest
 import redis
 
+from app.models import new_submission_key
+
 
 def text_of(response) -> str:
     """The response's HTML with tags removed and whitespace collapsed, as a reader sees it."""
@@ -36,6 +38,11 @@ def field_value(response, name: str) -> str | None:
         return html.unescape(value.group(1)) if value else ""
     text = page[tag.end() : page.index("</textarea>", tag.end())]
     return html.unescape(text.removeprefix("\r\n").removeprefix("\n"))
+
+
+def post_form(body: str) -> dict[str, str]:
+    """What the new-post form sends: the text and the one-time key the page carried."""
+    return {"body": body, "submission_key": new_submission_key()}
 
 
 def app_with_users(config: type, *usernames: str):

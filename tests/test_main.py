@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Post, User
-from tests.helpers import field_value, links_in, text_of
+from tests.helpers import field_value, links_in, post_form, text_of
 
 
 def post_bodies(response) -> list[str]:
@@ -48,7 +48,7 @@ def test_logged_in_home_has_the_post_form_and_an_empty_timeline_pointing_to_expl
 
 def test_posting_trims_the_body_and_shows_it_first(app, client, login):
     login()
-    response = client.post("/", data={"body": "  Hello, world!  \r\n"}, follow_redirects=True)
+    response = client.post("/", data=post_form("  Hello, world!  \r\n"), follow_redirects=True)
     assert "Your post is live." in text_of(response)
     assert post_bodies(response)[0] == "Hello, world!"
     assert stored_posts(app) == ["Hello, world!"]
@@ -57,7 +57,7 @@ def test_posting_trims_the_body_and_shows_it_first(app, client, login):
 def test_post_keeps_line_breaks_and_counts_a_crlf_as_one_character(app, client, login):
     login()
     body = "a" * 139 + "\r\n" + "b" * 140  # 281 characters as sent, 280 as stored
-    client.post("/", data={"body": body})
+    client.post("/", data=post_form(body))
     assert stored_posts(app) == ["a" * 139 + "\n" + "b" * 140]
 
 
@@ -73,14 +73,14 @@ def test_post_keeps_line_breaks_and_counts_a_crlf_as_one_character(app, client, 
 )
 def test_bad_post_bodies_get_a_form_error_and_store_nothing(app, client, login, body, message):
     login()
-    response = client.post("/", data={"body": body})
+    response = client.post("/", data=post_form(body))
     assert response.status_code == 200
     assert message in text_of(response)
     assert stored_posts(app) == []
 
 
 def test_anonymous_post_to_home_asks_to_log_in_and_stores_nothing(app, client):
-    response = client.post("/", data={"body": "sneaky"})
+    response = client.post("/", data=post_form("sneaky"))
     assert response.status_code == 302
     assert response.location.startswith("/auth/login")
     assert stored_posts(app) == []
@@ -88,7 +88,7 @@ def test_anonymous_post_to_home_asks_to_log_in_and_stores_nothing(app, client):
 
 def test_post_body_is_escaped(client, login):
     login()
-    client.post("/", data={"body": '<script>alert(1)</script><img src=x onerror="alert(2)">'})
+    client.post("/", data=post_form('<script>alert(1)</script><img src=x onerror="alert(2)">'))
     html = client.get("/explore").get_data(as_text=True)
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=" in html
@@ -276,7 +276,7 @@ def test_deleting_an_impossible_post_id_is_404(client, login):
 
 def test_author_edits_a_post_and_it_shows_as_edited(app, client, login):
     login("ann")
-    client.post("/", data={"body": "frist"})
+    client.post("/", data=post_form("frist"))
     post_id = only_post_id(app)
     response = client.get(f"/post/{post_id}/edit")
     assert field_value(response, "body") == "frist"
@@ -291,7 +291,7 @@ def test_author_edits_a_post_and_it_shows_as_edited(app, client, login):
 
 def test_saving_an_unchanged_post_does_not_mark_it_edited(app, client, login):
     login("ann")
-    client.post("/", data={"body": "same"})
+    client.post("/", data=post_form("same"))
     post_id = only_post_id(app)
     client.post(f"/post/{post_id}/edit", data={"body": "same"})
     with app.app_context():
@@ -300,7 +300,7 @@ def test_saving_an_unchanged_post_does_not_mark_it_edited(app, client, login):
 
 def test_editing_with_a_bad_body_is_a_form_error(app, client, login):
     login("ann")
-    client.post("/", data={"body": "keep me"})
+    client.post("/", data=post_form("keep me"))
     post_id = only_post_id(app)
     response = client.post(f"/post/{post_id}/edit", data={"body": "x" * 281})
     assert "cannot be longer than 280 characters" in text_of(response)
@@ -327,7 +327,7 @@ def test_anonymous_visitors_cannot_edit_or_delete(app, client, make_user):
 
 def test_author_deletes_a_post_and_returns_to_the_page(app, client, login):
     user_id = login("ann")
-    client.post("/", data={"body": "oops"})
+    client.post("/", data=post_form("oops"))
     post_id = only_post_id(app)
     response = client.post(f"/post/{post_id}/delete", data={"next": "/explore?page=1"})
     assert response.location == "/explore?page=1"
@@ -340,7 +340,7 @@ def test_author_deletes_a_post_and_returns_to_the_page(app, client, login):
 @pytest.mark.parametrize("page", ["/post/{id}", "/post/{id}/edit", "/post/{id}?from=feed"])
 def test_deleting_from_the_posts_own_pages_goes_to_the_profile(app, client, login, page):
     login("ann")
-    client.post("/", data={"body": "oops"})
+    client.post("/", data=post_form("oops"))
     post_id = only_post_id(app)
     response = client.post(f"/post/{post_id}/delete", data={"next": page.format(id=post_id)})
     assert response.location == "/user/ann"
@@ -349,7 +349,7 @@ def test_deleting_from_the_posts_own_pages_goes_to_the_profile(app, client, logi
 def test_deleting_from_another_posts_page_returns_there(app, client, login):
     login("ann")
     for body in ("first", "second"):
-        client.post("/", data={"body": body})
+        client.post("/", data=post_form(body))
     with app.app_context():
         first_id, second_id = db.session.scalars(sa.select(Post.id).order_by(Post.id)).all()
     next_page = f"/post/{first_id}{second_id}"  # starts like /post/<first_id>, is another page
@@ -370,7 +370,7 @@ def test_asset_requests_do_not_load_the_user(client, login, sql_log):
 
 def test_delete_is_post_only(app, client, login):
     login("ann")
-    client.post("/", data={"body": "stay"})
+    client.post("/", data=post_form("stay"))
     assert client.get(f"/post/{only_post_id(app)}/delete").status_code == 405
     assert stored_posts(app) == ["stay"]
 
@@ -378,7 +378,7 @@ def test_delete_is_post_only(app, client, login):
 def test_own_posts_offer_edit_and_a_confirmed_delete(app, client, login, make_user):
     make_user("bob", posts=1)
     login("ann")
-    client.post("/", data={"body": "mine"})
+    client.post("/", data=post_form("mine"))
     html = client.get("/explore").get_data(as_text=True)
     assert html.count('data-bs-target="#delete-post-modal"') == 1  # on ann's post only
     assert 'id="delete-post-modal"' in html

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 import pytest
 import sqlalchemy as sa
 from flask_migrate import check, downgrade, upgrade
@@ -103,3 +105,74 @@ def test_upgrading_a_populated_database_keeps_every_row_and_counts_posts(migrate
     downgrade(revision="d4f8d37d520a")
     with pytest.raises(sa.exc.IntegrityError):  # the username index survived the way back
         insert_user("ANN", email="again@example.com", session_token="three")
+
+
+# Lightweight tables as the revisions before and after one-time keys shape them; SQLAlchemy
+# quotes "user", a reserved word in PostgreSQL.
+USERS = sa.table(
+    "user",
+    sa.column("id", sa.Integer),
+    sa.column("username", sa.String),
+    sa.column("email", sa.String),
+    sa.column("password_hash", sa.String),
+    sa.column("session_token", sa.String),
+    sa.column("member_since", sa.DateTime),
+    sa.column("last_seen", sa.DateTime),
+)
+POST_COLUMNS = {
+    "id": sa.Integer,
+    "body": sa.String,
+    "created_at": sa.DateTime,
+    "author_id": sa.Integer,
+}
+POSTS = sa.table("post", *(sa.column(name, type_) for name, type_ in POST_COLUMNS.items()))
+POSTS_WITH_KEYS = sa.table(
+    "post",
+    *(sa.column(name, type_) for name, type_ in POST_COLUMNS.items()),
+    sa.column("submission_key", sa.String),
+)
+
+
+def test_submission_keys_migration_keeps_posts_and_enforces_one_key_per_author(migrated_app):
+    upgrade(revision="189a4d20b44f")  # before one-time keys
+    now = datetime(2026, 1, 1)
+    with db.engine.begin() as connection:
+        for n, name in enumerate(("ann", "bob"), start=1):
+            connection.execute(
+                sa.insert(USERS).values(
+                    id=n,
+                    username=name,
+                    email=f"{name}@example.com",
+                    password_hash="x",
+                    session_token=name,
+                    member_since=now,
+                    last_seen=now,
+                )
+            )
+        connection.execute(
+            sa.insert(POSTS),
+            [{"body": body, "created_at": now, "author_id": 1} for body in ("a1", "a2")],
+        )
+    upgrade(revision="22128f073b5a")
+    with db.engine.begin() as connection:
+        keyless = connection.execute(
+            sa.select(POSTS_WITH_KEYS.c.body, POSTS_WITH_KEYS.c.submission_key)
+        )
+        assert sorted(tuple(row) for row in keyless) == [("a1", None), ("a2", None)]
+        for author_id in (1, 2):  # the same key from another author is another submission
+            connection.execute(
+                sa.insert(POSTS_WITH_KEYS).values(
+                    body="k", created_at=now, author_id=author_id, submission_key="k" * 22
+                )
+            )
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(POSTS_WITH_KEYS).values(
+                body="again", created_at=now, author_id=1, submission_key="k" * 22
+            )
+        )
+    downgrade(revision="189a4d20b44f")
+    assert "submission_key" not in {c["name"] for c in sa.inspect(db.engine).get_columns("post")}
+    with db.engine.connect() as connection:
+        bodies = connection.scalars(sa.select(POSTS.c.body).order_by(POSTS.c.id)).all()
+    assert bodies == ["a1", "a2", "k", "k"]

@@ -5,7 +5,7 @@ import pytest
 
 from app.extensions import db
 from app.models import User
-from tests.helpers import field_value, text_of
+from tests.helpers import field_value, post_form, text_of
 
 XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
@@ -91,7 +91,7 @@ def test_popup_for_an_unknown_user_is_404(client):
 def test_about_me_and_posts_are_escaped_everywhere(client, login, path):
     login("ann")
     client.post("/edit_profile", data={"username": "ann", "about_me": XSS})
-    client.post("/", data={"body": XSS})
+    client.post("/", data=post_form(XSS))
     html = client.get(path).get_data(as_text=True)
     assert "<img src=x" not in html and "<script>alert" not in html
     if path != "/explore":

@@ -20,14 +20,16 @@ from app.models import (
     ABOUT_ME_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
     POST_MAX_LENGTH,
+    SUBMISSION_KEY_LENGTH,
     Follow,
     Post,
     User,
+    is_submission_key,
     is_valid_username,
 )
 from config import ProductionConfig, TestingConfig
 from tests.conftest import PASSWORD
-from tests.helpers import RedisServer, app_with_users, text_of
+from tests.helpers import RedisServer, app_with_users, field_value, post_form, text_of
 
 # --- Output encoding (XSS) ------------------------------------------------------------------
 
@@ -52,7 +54,7 @@ def assert_no_live_markup(html: str) -> None:
 def test_about_me_and_posts_come_back_escaped_everywhere(client, login, payload):
     login("ann")
     client.post("/edit_profile", data={"username": "ann", "about_me": payload})
-    client.post("/", data={"body": payload})
+    client.post("/", data=post_form(payload))
     for path in ("/", "/explore", "/user/ann", "/user/ann/popup"):
         response = client.get(path)
         html = response.get_data(as_text=True)
@@ -137,7 +139,7 @@ def state_changing_requests(app) -> list[tuple[str, dict]]:
         ("/auth/register", {"username": "eve", "email": "eve@example.com"} | new_password),
         ("/auth/login", {"username": "ann", "password": PASSWORD}),
         ("/auth/logout", {}),
-        ("/", {"body": "forged post"}),
+        ("/", post_form("forged post")),
         ("/edit_profile", {"username": "forged", "about_me": "forged"}),
         ("/follow/bob", {}),
         ("/unfollow/bob", {}),
@@ -171,9 +173,9 @@ def test_no_state_changes_on_get(csrf_app):
 
 def test_a_form_with_its_token_goes_through(csrf_app):
     client = logged_in_client(csrf_app)
-    page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/", data={"body": "genuine", "csrf_token": token})
+    page = client.get("/")
+    form = {name: field_value(page, name) for name in ("csrf_token", "submission_key")}
+    response = client.post("/", data=form | {"body": "genuine"})
     assert response.status_code == 302
     assert any(body == "genuine" for body, _ in snapshot(csrf_app)[1])
 
@@ -438,8 +440,8 @@ def test_posting_is_limited_per_user(app, client, login):
     app.config["POST_RATE_LIMIT"] = "3 per minute"
     login("ann")
     for n in range(3):
-        assert client.post("/", data={"body": f"post {n}"}).status_code == 302
-    assert client.post("/", data={"body": "one too many"}).status_code == 429
+        assert client.post("/", data=post_form(f"post {n}")).status_code == 302
+    assert client.post("/", data=post_form("one too many")).status_code == 429
 
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -549,6 +551,19 @@ ANY_BYTES = st.one_of(
 )
 
 
+# Well-formed one-time keys as well as anything at all, or no post would ever get through.
+FIELD_VALUES = {
+    "submission_key": st.one_of(
+        ANY_BYTES,
+        st.text(
+            alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-",
+            min_size=SUBMISSION_KEY_LENGTH,
+            max_size=SUBMISSION_KEY_LENGTH,
+        ).map(str.encode),
+    )
+}
+
+
 class FuzzConfig(TestingConfig):
     RATELIMIT_ENABLED = False  # the point here is the handlers behind the limits
 
@@ -577,13 +592,14 @@ def assert_stored_data_obeys_the_rules(app) -> None:
         for post in db.session.scalars(sa.select(Post)):
             assert 1 <= len(post.body) <= POST_MAX_LENGTH and post.body == post.body.strip()
             assert not CONTROL_CHARACTERS.search(post.body)
+            assert post.submission_key is None or is_submission_key(post.submission_key)
 
 
 FORMS = {
     "/auth/register": ["username", "email", "password", "confirm_password"],
     "/auth/login": ["username", "password", "remember_me"],
     "/auth/reset_password_request": ["email"],
-    "/": ["body"],
+    "/": ["body", "submission_key"],
     "/edit_profile": ["username", "about_me"],
     "/auth/change_password": ["current_password", "password", "confirm_password"],
 }
@@ -596,7 +612,9 @@ FUZZ_SETTINGS = settings(
 @FUZZ_SETTINGS
 @given(data=st.data())
 def test_any_form_input_gets_an_answer_not_a_500(fuzz_app, path, data):
-    fields = {name: data.draw(ANY_BYTES, label=name) for name in FORMS[path]}
+    fields = {
+        name: data.draw(FIELD_VALUES.get(name, ANY_BYTES), label=name) for name in FORMS[path]
+    }
     next_value = data.draw(ANY_BYTES, label="next")
     visitor = path in {"/auth/register", "/auth/login", "/auth/reset_password_request"}
     client = fuzz_app.test_client() if visitor else logged_in_client(fuzz_app)

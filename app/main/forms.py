@@ -1,7 +1,7 @@
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from app.forms import Form, no_control_characters, normalize_text
+from app.forms import Form, OneTimeForm, no_control_characters, normalize_text
 from app.models import POST_MAX_LENGTH
 
 
@@ -17,3 +17,7 @@ class PostForm(Form):
         render_kw={"rows": 3, "maxlength": POST_MAX_LENGTH},
     )
     submit = SubmitField("Post")
+
+
+class NewPostForm(OneTimeForm, PostForm):
+    """PostForm with a one-time key: editing needs none, as saving twice changes nothing."""

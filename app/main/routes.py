@@ -15,9 +15,10 @@ from flask_login import current_user, login_required
 
 from app.extensions import config_limit, db, limiter, login, moment
 from app.health.routes import PROBE_ENDPOINTS
-from app.main.forms import PostForm
+from app.main.forms import NewPostForm, PostForm
 from app.models import Post
 from app.pagination import paginate_posts
+from app.posting import publish_once
 from app.redirects import safe_next_path
 
 bp = Blueprint("main", __name__)
@@ -49,12 +50,23 @@ def index():
             return login.unauthorized()
         pagination = paginate_posts(Post.newest_first())
         return render_template("main/index.html", title="Home", form=None, pagination=pagination)
-    form = PostForm()
+    form = NewPostForm()
     if form.validate_on_submit():
-        current_user.publish(form.body.data)
-        db.session.commit()
-        flash("Your post is live.", "success")
-        return redirect(url_for("main.index"))
+        post, created = publish_once(current_user, form.body.data, form.submission_key.data)
+        if created:
+            flash("Your post is live.", "success")
+            return redirect(url_for("main.index"))
+        # The same form again (a double click, a browser resubmit, a client retrying after a
+        # lost answer): show the post it made, wherever the timeline has moved since.
+        if post.body == form.body.data:
+            flash("You already posted this.", "info")
+        else:
+            flash(
+                "This form was already sent: here is the post it made. Your changed text was "
+                "not posted.",
+                "warning",
+            )
+        return redirect(url_for("main.post", post_id=post.id))
     pagination = paginate_posts(current_user.timeline())
     return render_template("main/index.html", title="Home", form=form, pagination=pagination)
 

@@ -317,3 +317,24 @@ def test_11_follow_from_the_hover_card_updates_card_and_page(page, make_user, sc
     page.keyboard.press("Enter")
     expect(card.get_by_role("button", name="Unfollow")).to_be_visible()
     expect(header_count).to_have_text("1")
+
+
+def test_12_a_post_form_sent_twice_makes_one_post(page, screenshot):
+    register(page, "ann")
+    page.get_by_label("Say something").fill("Only once, please")
+
+    def send_posts_twice(route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        route.fetch(max_redirects=0)  # the first answer is lost on its way back: a retry
+        route.fulfill(response=route.fetch(max_redirects=0))
+
+    page.route("**/", send_posts_twice)
+    page.get_by_role("button", name="Post").click()
+    expect(page.get_by_text("You already posted this.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/post/\d+$"))
+    page.unroute("**/")
+    page.goto("/user/ann")
+    expect(page.locator("article.post .post-body")).to_have_text(["Only once, please"])
+    screenshot(page, "12-post-sent-twice")
