@@ -9,7 +9,7 @@ from app.extensions import db
 from app.forms import SubmissionKeyField
 from app.models import SUBMISSION_KEY_LENGTH, Post, User, is_submission_key, new_submission_key
 from config import TestingConfig
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, file_database_uri
 from tests.helpers import app_with_users, field_value, post_form, text_of
 
 
@@ -120,8 +120,7 @@ def test_a_submission_racing_in_between_lookup_and_insert_is_caught_by_the_index
 
 def test_concurrent_submissions_of_one_form_make_one_post(tmp_path):
     class FileConfig(TestingConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'race.db'}"
-        # Not RATELIMIT_ENABLED = False: the limiter is shared, and that would outlast this app.
+        SQLALCHEMY_DATABASE_URI = file_database_uri(tmp_path)
         POST_RATE_LIMIT = "1000 per minute"
 
     app = app_with_users(FileConfig, "ann")
