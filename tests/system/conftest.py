@@ -409,7 +409,7 @@ class StackFactory:
             self.start_host(f"host{n}", f"127.0.0.{10 + n}", app_port, app_env)
             for n in range(1, hosts + 1)
         ]
-        nginx_dir = self.log_dir / "nginx"
+        nginx_dir = self.log_dir / f"nginx{len(self.databases)}"  # one per stack of the test
         nginx_dir.mkdir(exist_ok=True)
         cert, key = make_certificate(nginx_dir)
         site = render_site(nginx_dir, {
