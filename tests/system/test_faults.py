@@ -1,10 +1,12 @@
 """The production shape under faults and abuse: limits across workers and hosts, Redis and
 PostgreSQL going away, a host stopping, a crowd registering one name, a backup restored."""
 
+import contextlib
 import signal
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,6 +33,28 @@ def bad_logins(client: Browser, count: int, **headers: str) -> list[int]:
         response = client.request("POST", action, data=data, headers=dict(headers))
         statuses.append(response.status_code if response is not None else 0)
     return statuses
+
+
+@contextlib.contextmanager
+def reading(clients: list[Browser], *paths: str) -> Iterator[None]:
+    """Each client reads ``paths`` in turn, in a thread of its own, while the block runs."""
+    stop = threading.Event()
+
+    def read(client: Browser) -> None:
+        n = 0
+        while not stop.is_set():
+            client.get(paths[n % len(paths)])
+            n += 1
+
+    threads = [threading.Thread(target=read, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(STARTUP_TIMEOUT)
 
 
 def server_errors(stack) -> list:
@@ -105,24 +129,12 @@ def test_a_database_restart_is_503_never_500_and_heals_by_itself(start_stack, re
     reader = browser(stack, "127.0.5.1")
     reader.register("reader")
     visitor = browser(stack, "127.0.5.2")
-    stop = threading.Event()
-
-    def read(client: Browser) -> None:
-        pages = ["/", "/explore", "/user/reader"]
-        n = 0
-        while not stop.is_set():
-            client.get(pages[n % len(pages)])
-            n += 1
-            time.sleep(0.02)
 
     def ready_status() -> int:
         response = visitor.get("/readyz")
         return response.status_code if response is not None else 0
 
-    threads = [threading.Thread(target=read, args=(c,)) for c in (reader, visitor)]
-    for thread in threads:
-        thread.start()
-    try:
+    with reading([reader, visitor], "/", "/explore", "/user/reader"):
         time.sleep(1)
         cluster.stop()
         stopped = time.monotonic()
@@ -133,10 +145,6 @@ def test_a_database_restart_is_503_never_500_and_heals_by_itself(start_stack, re
         wait_until(lambda: ready_status() == 200, STARTUP_TIMEOUT, "/readyz to answer 200")
         healed = time.monotonic()
         time.sleep(2)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(STARTUP_TIMEOUT)
     during = stack.recorder.between(stopped, started)
     after = stack.recorder.between(healed, time.monotonic())
     report(
@@ -204,26 +212,13 @@ def test_two_app_hosts_share_sessions_limits_and_posts_and_cover_for_each_other(
     assert statuses.count(200) <= LOGIN_LIMIT, statuses  # counted together, in Redis
 
     stack.recorder.exchanges.clear()
-    stop = threading.Event()
     readers = [browser(stack, f"127.0.7.{10 + n}") for n in range(4)]
-
-    def read(client: Browser) -> None:
-        while not stop.is_set():
-            client.get(f"/explore?after={marker}")
-
-    threads = [threading.Thread(target=read, args=(c,)) for c in readers]
-    for thread in threads:
-        thread.start()
-    try:
+    with reading(readers, f"/explore?after={marker}"):
         time.sleep(2)
         stopping = time.monotonic()
         start_stack.processes.stop(first.process, signal.SIGTERM)
         stopped = time.monotonic()
         time.sleep(3)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(STARTUP_TIMEOUT)
     after = stack.recorder.between(stopped, time.monotonic())
     failed = server_errors(stack)
     report(
