@@ -218,6 +218,13 @@ class ProductionConfig(Config):
                 "Neither APP_BASE_URL nor SERVER_NAME is set: links in mails follow the "
                 "request's Host header, which a client can forge."
             )
+        if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+            # gunicorn.conf.py refuses several workers so; other servers cannot be checked.
+            app.logger.warning(
+                "RATELIMIT_STORAGE_URI is memory://: rate limits are counted per process, so "
+                "with several processes each lets the full limit through. Set it to a Redis "
+                "they share, e.g. redis://127.0.0.1:6379/0."
+            )
 
 
 def _instance_secret_key(app: Flask) -> str:

@@ -131,3 +131,15 @@ def test_a_postgres_url_reaches_the_engine_as_psycopg():
     with app.app_context():
         assert db.engine.dialect.driver == "psycopg"
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+
+
+def test_production_warns_when_rate_limits_are_counted_per_process(caplog):
+    create_app(GoodProduction)
+    assert "rate limits are counted per process" in caplog.text
+
+    class SharedLimits(GoodProduction):
+        RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/0"
+
+    caplog.clear()
+    create_app(SharedLimits)
+    assert "rate limits are counted per process" not in caplog.text

@@ -216,6 +216,7 @@ def test_the_configs_own_warnings_come_out_as_json(log_lines):
         "LOG_FORMAT": "json",
         "APP_BASE_URL": "",
         "SERVER_NAME": None,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",  # one warning, not two
     }
     production = type("Production", (ProductionConfig,), settings)
     app = create_app(production)
