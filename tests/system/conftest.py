@@ -19,9 +19,8 @@ from pathlib import Path
 import flask_bootstrap
 import psycopg
 import pytest
-import redis
 
-from tests.helpers import free_port
+from tests.helpers import RedisServer, free_port
 from tests.system.clients import Recorder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -222,31 +221,6 @@ class Cluster(Postgres):
         shutil.rmtree(self.dir)
 
 
-class Redis:
-    def __init__(self, processes: Processes) -> None:
-        self.processes = processes
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = self.processes.start("redis", [
-            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self.processes.log_dir),
-        ])  # fmt: skip
-        wait_until(lambda: port_open("127.0.0.1", self.port), STARTUP_TIMEOUT, "redis-server")
-
-    def stop(self) -> None:
-        self.processes.stop(self.process)
-
-    def keys(self) -> list[str]:
-        with redis.Redis(port=self.port, socket_timeout=3, decode_responses=True) as client:
-            return client.keys("*")
-
-
 @dataclass
 class AppHost:
     """One app host: a gunicorn master and its workers, bound to an address of its own."""
@@ -279,7 +253,7 @@ class Stack:
     ca: Path
     postgres: Postgres
     database: str
-    redis: Redis
+    redis: RedisServer
     hosts: list[AppHost]
     nginx_log: Path
     processes: Processes
@@ -345,6 +319,7 @@ class StackFactory:
         self.log_dir = log_dir
         self.processes = Processes(log_dir)
         self.databases: list[Postgres] = []
+        self.redis_servers: list[RedisServer] = []
         self.clusters: list[Cluster] = []
         self.secret_key = secrets.token_urlsafe(48)
         # nginx's workers (user nobody) buffer bodies there: pytest's own tmp dirs are private.
@@ -390,7 +365,8 @@ class StackFactory:
         postgres = postgres or Postgres(*SHARED_POSTGRES)
         self.databases.append(postgres)
         database = database or postgres.create_database()
-        redis_server = Redis(self.processes)
+        redis_server = RedisServer()
+        self.redis_servers.append(redis_server)
         redis_server.start()
 
         https_port, http_port = free_port(), free_port()
@@ -453,6 +429,8 @@ class StackFactory:
 
     def close(self) -> None:
         self.processes.stop_all()
+        for redis_server in self.redis_servers:
+            redis_server.stop()
         for postgres in self.databases:
             with contextlib.suppress(psycopg.OperationalError):  # a cluster being removed
                 postgres.drop_databases()
