@@ -26,6 +26,10 @@ from tests.system.clients import Recorder
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SITE_TEMPLATE = REPO / "deploy" / "nginx-microblog.conf.template"
+# The Bootstrap 5 files the app links to under /bootstrap/static/ (BOOTSTRAP_SERVE_LOCAL).
+BOOTSTRAP_STATIC = (
+    Path(flask_bootstrap.__file__).parent / "static" / flask_bootstrap.Bootstrap5.static_folder
+)
 SITE_VARIABLES = (
     "SERVER_NAME",
     "HTTP_PORT",
@@ -400,7 +404,7 @@ class StackFactory:
             "TLS_CERTIFICATE_KEY": str(key),
             "UPSTREAM_SERVERS": " ".join(f"server {h.upstream};" for h in app_hosts),
             "STATIC_ROOT": str(REPO / "app" / "static"),
-            "BOOTSTRAP_STATIC_ROOT": str(Path(flask_bootstrap.__file__).parent / "static"),
+            "BOOTSTRAP_STATIC_ROOT": str(BOOTSTRAP_STATIC),
             "LOG_DIR": str(nginx_dir),
         })  # fmt: skip
         conf = nginx_conf(nginx_dir, self.nginx_temp, site)
