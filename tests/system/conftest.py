@@ -454,3 +454,9 @@ def start_stack(tmp_path: Path) -> Iterator[StackFactory]:
         yield factory
     finally:
         factory.close()
+
+
+@pytest.fixture
+def isolated_database() -> None:
+    """The suite's per-test schema (tests/conftest.py, with TEST_DATABASE_URL) has nothing to
+    isolate here: the apps run in processes of their own, on databases these tests create."""
