@@ -19,14 +19,17 @@ from pathlib import Path
 import flask_bootstrap
 import psycopg
 import pytest
-import redis
 
-from tests.helpers import free_port
+from tests.helpers import RedisServer, free_port
 from tests.system.clients import Recorder
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SITE_TEMPLATE = REPO / "deploy" / "nginx-microblog.conf.template"
+# The Bootstrap 5 files the app links to under /bootstrap/static/ (BOOTSTRAP_SERVE_LOCAL).
+BOOTSTRAP_STATIC = (
+    Path(flask_bootstrap.__file__).parent / "static" / flask_bootstrap.Bootstrap5.static_folder
+)
 SITE_VARIABLES = (
     "SERVER_NAME",
     "HTTP_PORT",
@@ -193,7 +196,10 @@ class Cluster(Postgres):
 
     def __init__(self, processes: Processes) -> None:
         super().__init__("127.0.0.1", free_port())
-        self.bin = Path(run(["pg_config", "--bindir"]).stdout.strip())
+        bindir = shutil.which("pg_config") and run(["pg_config", "--bindir"]).stdout.strip()
+        if not bindir or not (Path(bindir) / "initdb").exists():
+            pytest.skip("needs the PostgreSQL server programs: `apt-get install -y postgresql`")
+        self.bin = Path(bindir)
         # PostgreSQL refuses to run as root; the postgres account must own the directory.
         self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         self.dir = Path(tempfile.mkdtemp(prefix="microblog-pg-"))
@@ -220,31 +226,6 @@ class Cluster(Postgres):
         if self.log.exists():
             shutil.copy(self.log, self.kept_log)
         shutil.rmtree(self.dir)
-
-
-class Redis:
-    def __init__(self, processes: Processes) -> None:
-        self.processes = processes
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = self.processes.start("redis", [
-            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self.processes.log_dir),
-        ])  # fmt: skip
-        wait_until(lambda: port_open("127.0.0.1", self.port), STARTUP_TIMEOUT, "redis-server")
-
-    def stop(self) -> None:
-        self.processes.stop(self.process)
-
-    def keys(self) -> list[str]:
-        with redis.Redis(port=self.port, socket_timeout=3, decode_responses=True) as client:
-            return client.keys("*")
 
 
 @dataclass
@@ -279,7 +260,7 @@ class Stack:
     ca: Path
     postgres: Postgres
     database: str
-    redis: Redis
+    redis: RedisServer
     hosts: list[AppHost]
     nginx_log: Path
     processes: Processes
@@ -345,6 +326,7 @@ class StackFactory:
         self.log_dir = log_dir
         self.processes = Processes(log_dir)
         self.databases: list[Postgres] = []
+        self.redis_servers: list[RedisServer] = []
         self.clusters: list[Cluster] = []
         self.secret_key = secrets.token_urlsafe(48)
         # nginx's workers (user nobody) buffer bodies there: pytest's own tmp dirs are private.
@@ -390,7 +372,8 @@ class StackFactory:
         postgres = postgres or Postgres(*SHARED_POSTGRES)
         self.databases.append(postgres)
         database = database or postgres.create_database()
-        redis_server = Redis(self.processes)
+        redis_server = RedisServer()
+        self.redis_servers.append(redis_server)
         redis_server.start()
 
         https_port, http_port = free_port(), free_port()
@@ -421,7 +404,7 @@ class StackFactory:
             "TLS_CERTIFICATE_KEY": str(key),
             "UPSTREAM_SERVERS": " ".join(f"server {h.upstream};" for h in app_hosts),
             "STATIC_ROOT": str(REPO / "app" / "static"),
-            "BOOTSTRAP_STATIC_ROOT": str(Path(flask_bootstrap.__file__).parent / "static"),
+            "BOOTSTRAP_STATIC_ROOT": str(BOOTSTRAP_STATIC),
             "LOG_DIR": str(nginx_dir),
         })  # fmt: skip
         conf = nginx_conf(nginx_dir, self.nginx_temp, site)
@@ -453,6 +436,8 @@ class StackFactory:
 
     def close(self) -> None:
         self.processes.stop_all()
+        for redis_server in self.redis_servers:
+            redis_server.stop()
         for postgres in self.databases:
             with contextlib.suppress(psycopg.OperationalError):  # a cluster being removed
                 postgres.drop_databases()
@@ -469,3 +454,9 @@ def start_stack(tmp_path: Path) -> Iterator[StackFactory]:
         yield factory
     finally:
         factory.close()
+
+
+@pytest.fixture
+def isolated_database() -> None:
+    """The suite's per-test schema (tests/conftest.py, with TEST_DATABASE_URL) has nothing to
+    isolate here: the apps run in processes of their own, on databases these tests create."""

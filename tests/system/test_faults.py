@@ -116,7 +116,9 @@ def test_pages_keep_answering_while_redis_is_down_and_limits_return_to_it(start_
     while True:
         rounds += 1
         statuses = bad_logins(browser(stack, f"127.0.4.{rounds}"), LOGIN_LIMIT + 2)
-        if statuses.count(200) == LOGIN_LIMIT and stack.redis.keys():
+        with stack.redis.client() as client:
+            counted_in_redis = bool(client.keys("*"))
+        if statuses.count(200) == LOGIN_LIMIT and counted_in_redis:
             break
         assert time.monotonic() < deadline, "limits never went back to Redis"
         time.sleep(1)
@@ -228,7 +230,7 @@ def test_two_app_hosts_share_sessions_limits_and_posts_and_cover_for_each_other(
         f"{dict(stack.recorder.statuses(after))}"
     )
     assert len(failed) <= len(readers)  # at most the requests in flight at that moment
-    assert all(stopping - 1 <= e.started <= stopped for e in failed)
+    assert all(e.started <= stopped and e.started + e.seconds >= stopping for e in failed)
     assert after and set(stack.recorder.statuses(after)) == {200}
 
 

@@ -1,0 +1,69 @@
+"""The deploy/ nginx site as clients meet it: HTTPS only, assets from disk, one request id from
+nginx to the app's log."""
+
+import json
+import re
+import uuid
+
+import pytest
+
+from tests.system.clients import Browser
+from tests.system.conftest import wait_until
+
+pytestmark = pytest.mark.system
+
+WEEK = 7 * 24 * 3600
+
+
+def test_the_site_redirects_to_https_serves_assets_itself_and_passes_on_the_request_id(
+    start_stack, report
+):
+    stack = start_stack()
+    client = Browser(stack.base_url, stack.ca, "127.0.9.1", stack.recorder)
+
+    plain = client.get(f"{stack.http_url}/explore?page=2")
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == f"{stack.base_url}/explore?page=2"
+
+    # Every asset a page links to, fetched as a browser would after the page.
+    home = client.get("/").text
+    assets = re.findall(r'(?:href|src)="(/(?:static|bootstrap/static)/[^"?]+)', home)
+    assert any(a.startswith("/bootstrap/static/") for a in assets), assets
+    marker = uuid.uuid4().hex
+    for path in assets:
+        asset = client.get(f"{path}?v={marker}", headers={"Accept-Encoding": "gzip"})
+        assert asset.status_code == 200, path
+        assert asset.headers["Cache-Control"] == f"max-age={WEEK}, public"
+        assert asset.headers["X-Content-Type-Options"] == "nosniff"
+        if path.endswith((".css", ".js")):
+            assert asset.headers["Content-Encoding"] == "gzip", path
+    # Only the app's pages went to an app host; nginx read the assets from disk.
+    assert stack.upstreams_of(marker) == ["-"] * len(assets)
+
+    # Pages carry CSRF tokens: never compressed (BREACH).
+    page = client.get("/auth/login", headers={"Accept-Encoding": "gzip"})
+    assert page.status_code == 200 and "Content-Encoding" not in page.headers
+
+    # The id the client is given is nginx's, whatever the client claimed, and the app logs the
+    # request under it with the client's own address.
+    forged = client.get("/explore", headers={"X-Request-ID": "f" * 32})
+    request_id = forged.headers["X-Request-ID"]
+    assert request_id != "f" * 32
+    (host,) = stack.hosts
+
+    def logged() -> list[dict]:
+        lines = [line for line in host.log.read_text().splitlines() if request_id in line]
+        return [json.loads(line) for line in lines]
+
+    wait_until(lambda: bool(logged()), 5, f"the app to log request {request_id}")
+    (entry,) = logged()
+    assert (entry["path"], entry["status"], entry["client"]) == ("/explore", 200, "127.0.9.1")
+    assert f"rid={request_id} " in stack.nginx_log.read_text()
+
+    too_large = client.request("POST", "/auth/login", data={"username": "x" * 300_000})
+    assert too_large.status_code == 413
+    report(
+        f"nginx site: http -> {plain.headers['Location']}; {len(assets)} assets, gzip, "
+        f"'{asset.headers['Cache-Control']}', not proxied; request id {request_id} in the app log; "
+        f"a 300 kB body: {too_large.status_code}"
+    )
