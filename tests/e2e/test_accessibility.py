@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 from app.extensions import db
 from app.models import Post, User
 from tests.e2e.conftest import new_context, npm_file
-from tests.e2e.test_journeys import log_in
+from tests.e2e.test_journeys import log_in, register, tab_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.a11y]
 
@@ -259,3 +259,79 @@ def test_every_page_is_valid_html(browser, server, moment_js, site, vnu_jar, tmp
         if m["type"] != "info"
     ]
     assert errors == [], "Nu HTML Checker errors:\n" + "\n".join(errors)
+
+
+def test_the_skip_link_shows_above_the_navbar_when_focused(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    box = skip.bounding_box()
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('a')?.textContent.trim()",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert on_top == "Skip to content"  # not the navbar painted over it
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#content$"))
+
+
+def test_focused_nav_links_have_a_solid_outline(page):
+    page.goto("/")
+    explore = page.locator("nav").get_by_role("link", name="Explore")
+    tab_to(page, explore)
+    outline = explore.evaluate(
+        "link => { const s = getComputedStyle(link); return [s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert outline == ["solid", "2px"]
+
+
+def test_post_header_targets_are_at_least_24_px_on_a_phone(phone, make_user, browser):
+    make_user("al", posts=1)  # a short name makes the narrowest link
+    register(phone, "ann")
+    phone.get_by_label("Say something").fill("Mine")
+    phone.get_by_role("button", name="Post").click()
+    phone.goto("/explore")
+    targets = phone.locator(".post header a, .post header button")
+    assert targets.count() == 6  # two names, two times, Edit and Delete
+    for target in targets.all():
+        box = target.bounding_box()
+        assert box["width"] >= 24 and box["height"] >= 24, (target.inner_text(), box)
+
+
+def transitions(page: Page, selector: str) -> list[str]:
+    return page.locator(selector).evaluate_all(
+        "elements => elements.map(e => getComputedStyle(e).transitionDuration)"
+    )
+
+
+def test_no_fades_for_readers_who_ask_for_reduced_motion(browser, server, moment_js, make_user):
+    make_user("bob", about_me="Bob writes about birds.", posts=1)
+    context = new_context(browser, server, moment_js, reduced_motion="reduce")
+    page = context.new_page()
+    try:
+        register(page, "ann")
+        seen = transitions(page, ".alert")  # the welcome message, dismissible
+        page.get_by_label("Say something").fill("Mine")
+        page.get_by_role("button", name="Post").click()
+        page.goto("/explore")
+        page.locator("article a.user_popup").last.focus()  # bob's hover card
+        expect(page.locator(".popover.show")).to_be_visible()
+        seen += transitions(page, ".popover")
+        page.locator("article").get_by_role("button", name="Delete").click()
+        expect(page.locator(".modal.show")).to_be_visible()
+        seen += transitions(page, ".modal, .modal-dialog, .modal-backdrop")
+        assert len(seen) == 5
+        assert set(seen) == {"0s"}
+    finally:
+        context.close()
+
+
+def test_without_moment_js_times_stay_in_utc_and_nothing_throws(page, make_user, screenshot):
+    make_user("bob", posts=1)
+    page.route("https://cdnjs.cloudflare.com/**", lambda route: route.abort())  # CDN blocked
+    page.goto("/explore")
+    expect(page.locator("article time").first).to_have_text(re.compile(r" UTC$"))
+    screenshot(page, "13-without-moment-js")
+    # The page fixture fails the test on any JavaScript error.
