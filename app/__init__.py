@@ -5,6 +5,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app import (
+    compression,
     logs,
     models,  # noqa: F401  (tables and user_loader exist before first use)
     security,
@@ -30,7 +31,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     config_class.init_app(app)
 
     app.url_map.converters["id"] = RowIdConverter
-    for extension in (db, login, bootstrap, moment, mail, csrf, limiter, security):
+    for extension in (db, login, bootstrap, moment, mail, csrf, limiter, security, compression):
         extension.init_app(app)
     migrate.init_app(app, db)
     blueprints = (errors_bp, auth_bp, main_bp, profile_bp, health_bp)

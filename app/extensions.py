@@ -6,6 +6,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 from flask_bootstrap import Bootstrap5
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -40,6 +41,7 @@ login.session_protection = "basic"
 bootstrap = Bootstrap5()
 moment = Moment()
 mail = Mail()
+compress = Compress()
 csrf = CSRFProtect()  # every POST, forms and fetch() calls alike, needs the token
 # Limits are per client address unless a route says otherwise; which storage counts them comes
 # from RATELIMIT_STORAGE_URI (memory for one process, Redis for several).

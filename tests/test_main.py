@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask_compress.flask_compress import _uncompress_data
 
 from app.extensions import db
 from app.models import Post, User
@@ -141,6 +142,56 @@ def test_bootstrap_is_served_locally(client):
     assert 'href="/bootstrap/static/css/bootstrap.min.css"' in html
     with client.get("/bootstrap/static/css/bootstrap.min.css") as css:
         assert css.status_code == 200
+
+
+def test_the_moment_js_glue_runs_only_when_moment_js_loaded(client):
+    # Without the guard its first line throws a ReferenceError on every page when the CDN is
+    # out of reach; the browser suite checks the page then keeps its UTC times, error-free.
+    glue = client.get("/js/flask-moment.js").get_data(as_text=True)
+    assert glue.startswith('if (typeof moment === "function") {\n')
+    assert glue.rstrip().endswith("}")
+
+
+ASSETS = [
+    "/bootstrap/static/css/bootstrap.min.css",
+    "/bootstrap/static/js/bootstrap.min.js",
+    "/static/css/app.css",
+    "/static/js/popovers.js",
+    "/js/flask-moment.js",
+]
+
+
+@pytest.mark.parametrize("path", ASSETS)
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip"])
+def test_assets_are_compressed_for_browsers_that_accept_it(client, path, encoding):
+    with client.get(path) as plain:
+        original = plain.get_data()
+    with client.get(path, headers={"Accept-Encoding": encoding}) as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Encoding"] == encoding
+        assert "Accept-Encoding" in response.headers["Vary"]
+        assert _uncompress_data(response.get_data(), encoding) == original
+        etag = response.headers.get("ETag")
+    if etag:  # revalidation still works on the compressed copy
+        headers = {"Accept-Encoding": encoding, "If-None-Match": etag}
+        with client.get(path, headers=headers) as again:
+            assert again.status_code == 304
+
+
+def test_pages_fragments_and_json_are_never_compressed(client, login, make_user):
+    # Each carries a CSRF token next to text the reader can make it reflect: compressed, their
+    # length would leak the token (BREACH).
+    make_user("bob", posts=1)
+    login("ann")
+    everything = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+    for response in (
+        client.get("/", headers=everything),
+        client.get("/auth/change_password?next=" + "x" * 2000, headers=everything),
+        client.get("/user/bob/popup", headers=everything),
+        client.post("/follow/bob", headers={**everything, "Accept": "application/json"}),
+        client.get("/no/such/page", headers=everything),
+    ):
+        assert "Content-Encoding" not in response.headers, response.request.path
 
 
 class TestPagination:

@@ -131,8 +131,12 @@ def delete_post(post_id: int):
 @bp.get("/js/flask-moment.js")
 def moment_js():
     # Flask-Moment's glue as a script file rather than inline code, so a Content-Security-Policy
-    # can forbid inline scripts.
-    response = current_app.response_class(moment.flask_moment_js(), mimetype="text/javascript")
+    # can forbid inline scripts. Its first line calls moment(), which is missing when the CDN is
+    # blocked or offline: then the glue stays out and the server's UTC times stay on the page.
+    # Its functions, declared in this block, still become globals when it runs (sloppy-mode
+    # script), which is how popovers.js finds flask_moment_render.
+    glue = f'if (typeof moment === "function") {{\n{moment.flask_moment_js()}\n}}\n'
+    response = current_app.response_class(glue, mimetype="text/javascript")
     response.cache_control.public = True
     response.cache_control.max_age = 3600
     return response

@@ -51,29 +51,33 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def npm_file(pytestconfig, package: str, member: str) -> Path:
+    """One file of an npm package (``name@version``), fetched once with ``npm pack`` into
+    pytest's cache: the suite's third-party tools are never committed."""
+    name, version = package.rsplit("@", 1)
+    cache = Path(pytestconfig.cache.mkdir(name))
+    path = cache / f"{version}-{Path(member).name}"
+    if not path.exists():
+        try:
+            subprocess.run(
+                ["npm", "pack", package, "--silent", "--pack-destination", str(cache)],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            pytest.fail(f"Could not fetch {package} with npm (apt-get install npm?): {error}")
+        archive = cache / f"{name}-{version}.tgz"
+        with tarfile.open(archive) as tar:
+            path.write_bytes(tar.extractfile(f"package/{member}").read())
+        archive.unlink()
+    return path
+
+
 @pytest.fixture(scope="session")
 def moment_js(pytestconfig) -> bytes:
     """moment.js from its npm package, byte-identical to the CDN file the pages pin by SRI."""
-    cache = Path(pytestconfig.cache.mkdir("moment"))
-    script = cache / f"{default_moment_version}-moment-with-locales.min.js"
-    if not script.exists():
-        try:
-            subprocess.run(
-                ["npm", "pack", MOMENT_PACKAGE, "--silent", "--pack-destination", str(cache)],
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
-        except (OSError, subprocess.SubprocessError) as error:
-            pytest.fail(
-                f"Could not fetch {MOMENT_PACKAGE} with npm (apt-get install npm?): {error}"
-            )
-        archive = cache / f"moment-{default_moment_version}.tgz"
-        with tarfile.open(archive) as tar:
-            member = tar.extractfile("package/min/moment-with-locales.min.js")
-            script.write_bytes(member.read())
-        archive.unlink()
-    return script.read_bytes()
+    return npm_file(pytestconfig, MOMENT_PACKAGE, "min/moment-with-locales.min.js").read_bytes()
 
 
 @pytest.fixture

@@ -249,7 +249,7 @@ def test_8_logout_is_a_post_and_ends_access(page, screenshot):
 def test_9_not_found_page_and_form_without_csrf_token(page, screenshot):
     response = page.goto("/user/nobody")
     assert response.status == 404
-    expect(page.locator("h1")).to_have_text("Not Found")
+    expect(page.locator("h1")).to_have_text("404 Not Found")
     screenshot(page, "9-not-found")
 
     page.goto("/auth/login")
@@ -259,7 +259,7 @@ def test_9_not_found_page_and_form_without_csrf_token(page, screenshot):
     with page.expect_response(re.compile(r"/auth/login$")) as answer:
         page.get_by_role("button", name="Log in").click()
     assert answer.value.status == 400
-    expect(page.locator("h1")).to_have_text("Bad Request")
+    expect(page.locator("h1")).to_have_text("400 Bad Request")
     screenshot(page, "9-csrf-rejected")
 
 

@@ -6,4 +6,6 @@
   modal.addEventListener("show.bs.modal", (event) => {
     modal.querySelector("form").action = event.relatedTarget.dataset.deleteUrl;
   });
+  // Bootstrap removes the role on closing; without it the dialog's aria-labelledby names nothing.
+  modal.addEventListener("hidden.bs.modal", () => modal.setAttribute("role", "dialog"));
 })();

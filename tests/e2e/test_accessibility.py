@@ -1,0 +1,337 @@
+"""Every page, as visitor and member, on a desktop and a phone: axe-core finds no serious or
+critical violation (target size included) and the Nu HTML Checker no error.
+
+A page added later is one line in SCREENS (with an action when it needs a state: a form sent
+with errors, a dialog open).
+"""
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
+
+from app.extensions import db
+from app.models import Post, User
+from tests.e2e.conftest import new_context, npm_file
+from tests.e2e.test_journeys import log_in, register, tab_to
+
+pytestmark = [pytest.mark.e2e, pytest.mark.a11y]
+
+AXE_PACKAGE = "axe-core@4.14.1"
+VNU_PACKAGE = "vnu-jar@26.9.27"
+# Every rule axe runs by default, and target size (WCAG 2.2 AA), which it leaves out.
+AXE_OPTIONS = {"rules": {"target-size": {"enabled": True}}, "resultTypes": ["violations"]}
+FAILING_IMPACTS = {"serious", "critical"}
+
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1200, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+VISITOR, MEMBER = "visitor", "member"
+
+
+def faded_in(page: Page, selector: str) -> None:
+    """Wait for the end of Bootstrap's fade: halfway, contrast is measured on faint colours."""
+    expect(page.locator(selector)).to_be_visible()
+    page.wait_for_function(
+        "selector => getComputedStyle(document.querySelector(selector)).opacity === '1'",
+        arg=selector,
+    )
+
+
+def open_hover_card(page: Page) -> None:
+    page.locator("article a.user_popup").first.focus()  # hover needs a mouse; focus works on both
+    faded_in(page, ".popover.show")
+
+
+def open_delete_dialog(page: Page) -> None:
+    page.locator("article").get_by_role("button", name="Delete").first.click()
+    expect(page.get_by_role("dialog", name="Delete this post?")).to_be_visible()
+    faded_in(page, ".modal.show")
+
+
+def open_phone_menu(page: Page) -> None:
+    toggler = page.get_by_role("button", name="Toggle navigation")
+    if toggler.is_visible():  # only on narrow screens
+        toggler.click()
+        expect(page.locator("#navbar-links.show")).to_be_visible()
+
+
+def send_empty_form(page: Page) -> None:
+    """Send the page's form with its text fields emptied, past the browser's own checks."""
+    form = page.locator("main form.form")
+    form.evaluate(
+        """form => {
+            form.noValidate = true;
+            form.querySelectorAll("input[type=text], input[type=email], input[type=password], "
+                + "textarea").forEach(field => { field.value = ""; });
+        }"""
+    )
+    with page.expect_navigation():
+        form.locator("[type=submit]").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str
+    path: str  # may name {ann_post}, {bob_post} or {token} (see `site`)
+    who: tuple[str, ...] = (VISITOR, MEMBER)
+    then: Callable[[Page], None] | None = None
+    status: int = 200
+
+
+SCREENS = [
+    Screen("home", "/"),
+    Screen("home, phone menu open", "/", then=open_phone_menu),
+    Screen("home, new post sent empty", "/", (MEMBER,), send_empty_form),
+    Screen("explore", "/explore"),
+    Screen("explore, hover card open", "/explore", then=open_hover_card),
+    Screen("profile", "/user/bob"),
+    Screen("own profile", "/user/ann", (MEMBER,)),
+    Screen("own profile, delete dialog open", "/user/ann", (MEMBER,), open_delete_dialog),
+    Screen("followers", "/user/bob/followers"),
+    Screen("following", "/user/bob/following"),
+    Screen("post", "/post/{bob_post}"),
+    Screen("own post", "/post/{ann_post}", (MEMBER,)),
+    Screen("edit post", "/post/{ann_post}/edit", (MEMBER,)),
+    Screen("edit post, sent empty", "/post/{ann_post}/edit", (MEMBER,), send_empty_form),
+    Screen("edit profile", "/edit_profile", (MEMBER,)),
+    Screen("edit profile, sent empty", "/edit_profile", (MEMBER,), send_empty_form),
+    Screen("change password", "/auth/change_password", (MEMBER,)),
+    Screen("log in", "/auth/login", (VISITOR,)),
+    Screen("log in, sent empty", "/auth/login", (VISITOR,), send_empty_form),
+    Screen("register", "/auth/register", (VISITOR,)),
+    Screen("register, sent empty", "/auth/register", (VISITOR,), send_empty_form),
+    Screen("reset request", "/auth/reset_password_request", (VISITOR,)),
+    Screen("reset password", "/auth/reset_password/{token}", (VISITOR,)),
+    Screen("not found", "/user/nobody", status=404),
+    Screen("forbidden", "/post/{bob_post}/edit", (MEMBER,), status=403),
+    Screen("method not allowed", "/post/{bob_post}/delete", status=405),
+]
+
+
+@pytest.fixture
+def site(app, make_user) -> dict[str, str]:
+    """ann (the member) and bob follow each other and have posts; what the paths name."""
+    make_user("ann", about_me="Reads a lot.", posts=2)
+    make_user("bob", about_me="Bob writes about birds.", posts=3)
+    with app.app_context():
+        ann = db.session.scalar(sa.select(User).where(User.username == "ann"))
+        bob = db.session.scalar(sa.select(User).where(User.username == "bob"))
+        ann.follow(bob)
+        bob.follow(ann)
+        db.session.commit()
+        first_post = sa.select(Post.id).order_by(Post.id).limit(1)
+        return {
+            "ann_post": str(db.session.scalar(first_post.where(Post.author_id == ann.id))),
+            "bob_post": str(db.session.scalar(first_post.where(Post.author_id == bob.id))),
+            "token": ann.password_reset_token(),
+        }
+
+
+@dataclass
+class Walk:
+    """A browser context going through the screens of one kind of reader."""
+
+    context: BrowserContext
+    who: str
+    names: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on(
+            "console",
+            lambda message: (
+                "Content Security Policy" in message.text and self.errors.append(message.text)
+            ),
+        )
+        if self.who == MEMBER:
+            log_in(self.page, "ann")
+            expect(self.page.locator("nav")).to_contain_text("Signed in as ann")
+
+    def screens(self) -> list[Screen]:
+        return [screen for screen in SCREENS if self.who in screen.who]
+
+    def show(self, screen: Screen) -> str:
+        """Open the screen and bring it to its state; the HTML the server sent for it."""
+        documents: list[Response] = []
+
+        def record(response: Response) -> None:
+            if response.frame == self.page.main_frame and response.request.is_navigation_request():
+                documents.append(response)
+
+        self.page.on("response", record)
+        try:
+            response = self.page.goto(screen.path.format(**self.names))
+            assert response.status == screen.status, f"{screen.name}: {response.status}"
+            if screen.then:
+                screen.then(self.page)
+        finally:
+            self.page.remove_listener("response", record)
+        [document] = [r for r in documents if not 300 <= r.status < 400][-1:]
+        return document.text()
+
+
+def walk(browser: Browser, server: str, moment_js: bytes, site, who: str, viewport: str) -> Walk:
+    context = new_context(browser, server, moment_js, **VIEWPORTS[viewport])
+    return Walk(context, who, site)
+
+
+@pytest.fixture(scope="session")
+def axe_source(pytestconfig) -> str:
+    return npm_file(pytestconfig, AXE_PACKAGE, "axe.min.js").read_text()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("who", [VISITOR, MEMBER])
+def test_axe_finds_no_serious_violation(
+    browser, server, moment_js, site, axe_source, capsys, who, viewport
+):
+    reader = walk(browser, server, moment_js, site, who, viewport)
+    failures: list[str] = []
+    notes: list[str] = []
+    try:
+        for screen in reader.screens():
+            reader.show(screen)
+            # Through the DevTools protocol, as a browser extension would: the page's
+            # Content-Security-Policy, which allows no such script, stays as it is.
+            reader.page.evaluate(axe_source)
+            result = reader.page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
+            for violation in result["violations"]:
+                targets = "; ".join(" ".join(node["target"]) for node in violation["nodes"])
+                line = (
+                    f"{who}, {viewport}, {screen.name}: {violation['impact']} "
+                    f"{violation['id']} ({violation['help']}): {targets}"
+                )
+                (failures if violation["impact"] in FAILING_IMPACTS else notes).append(line)
+    finally:
+        reader.context.close()
+    if notes:
+        with capsys.disabled():  # shown in every run, not only when the test fails
+            print("\naxe, moderate and minor:\n  " + "\n  ".join(notes))
+    assert reader.errors == [], f"JavaScript or CSP errors: {reader.errors}"
+    assert failures == [], "axe, serious and critical:\n" + "\n".join(failures)
+
+
+@pytest.fixture(scope="session")
+def vnu_jar(pytestconfig) -> Path:
+    if shutil.which("java") is None:
+        pytest.skip(
+            "The HTML check needs Java for the Nu HTML Checker: "
+            "`sudo apt-get install -y default-jre-headless`."
+        )
+    return npm_file(pytestconfig, VNU_PACKAGE, "build/dist/vnu.jar")
+
+
+def test_every_page_is_valid_html(browser, server, moment_js, site, vnu_jar, tmp_path):
+    pages: list[Path] = []
+    for who in (VISITOR, MEMBER):
+        reader = walk(browser, server, moment_js, site, who, "desktop")
+        try:
+            for screen in reader.screens():
+                path = tmp_path / f"{who}-{re.sub(r'[^a-z]+', '-', screen.name)}.html"
+                path.write_text(reader.show(screen))
+                pages.append(path)
+        finally:
+            reader.context.close()
+    # One Java run for every page: each start of the JVM costs seconds.
+    checked = subprocess.run(
+        ["java", "-jar", str(vnu_jar), "--format", "json", "--stdout", *map(str, pages)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    messages = json.loads(checked.stdout)["messages"]
+    errors = [
+        f"{Path(m.get('url', '')).name} line {m.get('lastLine')}: {m['message']} "
+        f"[{m.get('extract', '').strip()}]"
+        for m in messages
+        if m["type"] != "info"
+    ]
+    assert errors == [], "Nu HTML Checker errors:\n" + "\n".join(errors)
+
+
+def test_the_skip_link_shows_above_the_navbar_when_focused(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    box = skip.bounding_box()
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('a')?.textContent.trim()",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert on_top == "Skip to content"  # not the navbar painted over it
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#content$"))
+
+
+def test_focused_nav_links_have_a_solid_outline(page):
+    page.goto("/")
+    explore = page.locator("nav").get_by_role("link", name="Explore")
+    tab_to(page, explore)
+    outline = explore.evaluate(
+        "link => { const s = getComputedStyle(link); return [s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert outline == ["solid", "2px"]
+
+
+def test_post_header_targets_are_at_least_24_px_on_a_phone(phone, make_user, browser):
+    make_user("al", posts=1)  # a short name makes the narrowest link
+    register(phone, "ann")
+    phone.get_by_label("Say something").fill("Mine")
+    phone.get_by_role("button", name="Post").click()
+    phone.goto("/explore")
+    targets = phone.locator(".post header a, .post header button")
+    assert targets.count() == 6  # two names, two times, Edit and Delete
+    for target in targets.all():
+        box = target.bounding_box()
+        assert box["width"] >= 24 and box["height"] >= 24, (target.inner_text(), box)
+
+
+def transitions(page: Page, selector: str) -> list[str]:
+    return page.locator(selector).evaluate_all(
+        "elements => elements.map(e => getComputedStyle(e).transitionDuration)"
+    )
+
+
+def test_no_fades_for_readers_who_ask_for_reduced_motion(browser, server, moment_js, make_user):
+    make_user("bob", about_me="Bob writes about birds.", posts=1)
+    context = new_context(browser, server, moment_js, reduced_motion="reduce")
+    page = context.new_page()
+    try:
+        register(page, "ann")
+        seen = transitions(page, ".alert")  # the welcome message, dismissible
+        page.get_by_label("Say something").fill("Mine")
+        page.get_by_role("button", name="Post").click()
+        page.goto("/explore")
+        page.locator("article a.user_popup").last.focus()  # bob's hover card
+        expect(page.locator(".popover.show")).to_be_visible()
+        seen += transitions(page, ".popover")
+        page.locator("article").get_by_role("button", name="Delete").click()
+        expect(page.locator(".modal.show")).to_be_visible()
+        seen += transitions(page, ".modal, .modal-dialog, .modal-backdrop")
+        assert len(seen) == 5
+        assert set(seen) == {"0s"}
+    finally:
+        context.close()
+
+
+def test_without_moment_js_times_stay_in_utc_and_nothing_throws(page, make_user, screenshot):
+    make_user("bob", posts=1)
+    page.route("https://cdnjs.cloudflare.com/**", lambda route: route.abort())  # CDN blocked
+    page.goto("/explore")
+    expect(page.locator("article time").first).to_have_text(re.compile(r" UTC$"))
+    screenshot(page, "13-without-moment-js")
+    # The page fixture fails the test on any JavaScript error.
