@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.errors.handlers import OUTAGE_RETRY_AFTER_SECONDS
+from app.extensions import db
 from config import TestingConfig
 from tests.conftest import ON_POSTGRESQL
 from tests.helpers import text_of
@@ -80,3 +81,17 @@ def test_connections_a_database_restart_closed_are_replaced_without_an_error(
     assert killed and all(killed)
     for path in ("/", "/explore", "/user/ann"):
         assert client.get(path).status_code == 200
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="needs PostgreSQL: set TEST_DATABASE_URL")
+def test_a_connection_lost_after_the_view_ran_still_gives_its_response(app, postgresql):
+    @app.get("/lost-after-reading")
+    def lost_after_reading():
+        pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))  # a transaction is open
+        with postgresql.begin() as connection:  # the server goes away before the request ends
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return "read"
+
+    response = app.test_client().get("/lost-after-reading")
+    assert (response.status_code, response.text) == (200, "read")
+    assert app.test_client().get("/explore").status_code == 200

@@ -93,3 +93,15 @@ def database_unavailable(error: sa.exc.SQLAlchemyError):
     g._login_user = login.anonymous_user()
     unavailable = ServiceUnavailable(retry_after=OUTAGE_RETRY_AFTER_SECONDS)
     return error_page(unavailable, EXPLANATIONS[503])
+
+
+@bp.teardown_app_request
+def end_session(error: BaseException | None) -> None:
+    # Ending the session rolls back on its connection. If the database went away after the
+    # view ran (a restart), that fails once the response is made, and the server would answer
+    # its own bare 500 instead; the failure has invalidated the connection, which the pool
+    # replaces. (Flask-SQLAlchemy's own teardown then finds nothing left to close.)
+    try:
+        db.session.close()
+    except sa.exc.DBAPIError as failure:
+        current_app.logger.warning("Database gone while ending the request: %s", failure.orig)
