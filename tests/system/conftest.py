@@ -269,12 +269,22 @@ class Stack:
     def count(self, sql: str, *params) -> int:
         return self.postgres.query(self.database, sql, *params)[0][0]
 
-    def upstreams_of(self, token: str) -> list[str]:
-        """The app hosts nginx tried for each request whose URL holds ``token``."""
+    def logged_by_nginx(self, token: str, count: int) -> list[str]:
+        """nginx's access-log lines holding ``token``, once there are ``count`` of them: nginx
+        writes a line after the response has gone, so a client can be quicker than its log."""
+
+        def lines() -> list[str]:
+            return [line for line in self.nginx_log.read_text().splitlines() if token in line]
+
+        wait_until(lambda: len(lines()) >= count, 5, f"{count} nginx log lines with {token}")
+        return lines()
+
+    def upstreams_of(self, token: str, count: int) -> list[str]:
+        """The app hosts nginx tried for each of the ``count`` requests whose URL holds
+        ``token``."""
         return [
             line.partition(" upstream=")[2].partition(" ")[0]
-            for line in self.nginx_log.read_text().splitlines()
-            if token in line
+            for line in self.logged_by_nginx(token, count)
         ]
 
 

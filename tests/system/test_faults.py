@@ -204,7 +204,7 @@ def test_two_app_hosts_share_sessions_limits_and_posts_and_cover_for_each_other(
 
     marker = uuid.uuid4().hex
     pages = [ann.get(f"/user/ann?seen={marker}") for _ in range(6)]
-    hosts = stack.upstreams_of(marker)
+    hosts = stack.upstreams_of(marker, len(pages))
     report(f"two hosts: six profile views by one signed-in user went to {hosts}")
     assert {first.upstream, second.upstream} <= set(hosts)
     assert all(signed_in_as(page, "ann") for page in pages)
