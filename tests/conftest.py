@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.email import background
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Post, User, utcnow
 from config import TestingConfig
 
@@ -49,6 +49,19 @@ def postgresql() -> Iterator[sa.Engine | None]:
         )
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def limiter_storage_alive() -> Iterator[None]:
+    """Every test starts with the limiter counting in its configured storage.
+
+    The limiter is one object for all the apps of a process: after a test whose storage was
+    unreachable it would stay on its in-memory fallback, and wait longer and longer (1 to 32 s)
+    before looking at the next test's storage.
+    """
+    yield
+    limiter._storage_dead = False
+    limiter._Limiter__check_backend_count = 0
 
 
 @pytest.fixture(autouse=True)

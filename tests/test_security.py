@@ -318,7 +318,7 @@ def test_trusted_hosts_refuse_other_host_headers():
 def test_an_unknown_username_costs_a_password_check_like_a_wrong_password(
     client, make_user, monkeypatch
 ):
-    import app.models as models
+    import app.models.user as models
 
     checks = []
     real_check = models.check_password_hash
