@@ -1,10 +1,10 @@
-"""Users and posts, and the rules about their data."""
+"""Users: accounts, passwords, the follow graph seen from one user, and their feeds."""
 
 import functools
 import hashlib
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -16,6 +16,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.avatars import avatar_url
 from app.extensions import db, login
+from app.models.clock import utcnow
+from app.models.follow import Follow
+from app.models.post import Post
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 32
@@ -23,10 +26,6 @@ USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+\Z"  # \Z: "$" would let a trailing newline
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path
 PASSWORD_MIN_LENGTH = 8
 ABOUT_ME_MAX_LENGTH = 280
-POST_MAX_LENGTH = 280
-# A post form's one-time key (see new_submission_key): 16 random bytes, URL-safe base64.
-SUBMISSION_KEY_LENGTH = 22
-SUBMISSION_KEY_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{{SUBMISSION_KEY_LENGTH}}}")
 
 # Writing last_seen on every request would turn every page view into a write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -37,11 +36,6 @@ def is_valid_username(name: str) -> bool:
         USERNAME_MIN_LENGTH <= len(name) <= USERNAME_MAX_LENGTH
         and re.fullmatch(USERNAME_PATTERN, name) is not None
     )
-
-
-def utcnow() -> datetime:
-    """The current UTC time without tzinfo: SQLite drops it, so every stored time is naive UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def normalize_email(address: str) -> str:
@@ -59,19 +53,6 @@ def normalize_email(address: str) -> str:
 
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def new_submission_key() -> str:
-    """A key for one rendering of a post form: every submission of that form is one post."""
-    return secrets.token_urlsafe(16)
-
-
-def is_submission_key(value: object) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) == SUBMISSION_KEY_LENGTH
-        and SUBMISSION_KEY_PATTERN.fullmatch(value) is not None
-    )
 
 
 @functools.cache
@@ -330,70 +311,6 @@ class User(UserMixin, db.Model):
                 following_count=following.scalar_subquery(),
             )
         )
-
-
-class Post(db.Model):
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    body: so.Mapped[str] = so.mapped_column(sa.String(POST_MAX_LENGTH))
-    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
-    edited_at: so.Mapped[datetime | None]
-    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey(User.id, ondelete="CASCADE"))
-    # The one-time key of the form this post was sent from (NULL for posts made before keys,
-    # and for posts made without a form): a resubmitted or retried form finds its post here.
-    submission_key: so.Mapped[str | None] = so.mapped_column(sa.String(SUBMISSION_KEY_LENGTH))
-
-    author: so.Mapped[User] = so.relationship(back_populates="posts")
-
-    __table_args__ = (
-        # Serves a profile's posts newest first; its leading column also serves the foreign key.
-        sa.Index("ix_post_author_id_created_at", author_id, created_at),
-        # Per author, so nobody can block another's post by guessing a key. It is the index,
-        # not a lookup before the insert, that stops two concurrent submissions both landing.
-        sa.Index("uq_post_author_id_submission_key", author_id, submission_key, unique=True),
-    )
-
-    def __repr__(self) -> str:
-        return f"<Post {self.id} by user {self.author_id}>"
-
-    def edit(self, body: str) -> None:
-        if body != self.body:
-            self.body = body
-            self.edited_at = utcnow()
-
-    @classmethod
-    def newest_first(cls) -> sa.Select[tuple["Post"]]:
-        """Every post, newest first; the id breaks ties so pages never overlap."""
-        return sa.select(cls).order_by(cls.created_at.desc(), cls.id.desc())
-
-    @classmethod
-    def with_authors(cls, ids: list[int]) -> list["Post"]:
-        """These posts in feed order, each with its author loaded in the same statement."""
-        if not ids:
-            return []
-        stmt = (
-            cls.newest_first()
-            .where(cls.id.in_(ids))
-            .options(so.joinedload(cls.author, innerjoin=True))
-        )
-        return list(db.session.scalars(stmt))
-
-
-class Follow(db.Model):
-    """One user following another: the follow graph's edges."""
-
-    follower_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey(User.id, ondelete="CASCADE"), primary_key=True
-    )
-    followed_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey(User.id, ondelete="CASCADE"), primary_key=True
-    )
-    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
-
-    __table_args__ = (
-        # The primary key serves "whom does X follow"; this serves "who follows X".
-        sa.Index("ix_follow_followed_id_follower_id", followed_id, follower_id),
-        sa.CheckConstraint("follower_id != followed_id", name="not_self"),
-    )
 
 
 @login.user_loader

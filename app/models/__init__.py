@@ -1,0 +1,41 @@
+"""The data and the rules about it, one module per aggregate; every name is importable from here."""
+
+from app.models.clock import utcnow
+from app.models.follow import Follow
+from app.models.post import (
+    POST_MAX_LENGTH,
+    SUBMISSION_KEY_LENGTH,
+    Post,
+    is_submission_key,
+    new_submission_key,
+)
+from app.models.user import (
+    ABOUT_ME_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    USERNAME_MAX_LENGTH,
+    USERNAME_MIN_LENGTH,
+    USERNAME_PATTERN,
+    User,
+    is_valid_username,
+    normalize_email,
+)
+
+__all__ = [
+    "ABOUT_ME_MAX_LENGTH",
+    "EMAIL_MAX_LENGTH",
+    "PASSWORD_MIN_LENGTH",
+    "POST_MAX_LENGTH",
+    "SUBMISSION_KEY_LENGTH",
+    "USERNAME_MAX_LENGTH",
+    "USERNAME_MIN_LENGTH",
+    "USERNAME_PATTERN",
+    "Follow",
+    "Post",
+    "User",
+    "is_submission_key",
+    "is_valid_username",
+    "new_submission_key",
+    "normalize_email",
+    "utcnow",
+]
