@@ -17,6 +17,7 @@ from app.extensions import bootstrap, csrf, db, limiter, login, mail, migrate, m
 from app.health import bp as health_bp
 from app.main import bp as main_bp
 from app.profile import bp as profile_bp
+from app.settings import bp as settings_bp
 from config import Config, resolve_config
 
 
@@ -34,8 +35,8 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     for extension in (db, login, bootstrap, moment, mail, csrf, limiter, security, compression):
         extension.init_app(app)
     migrate.init_app(app, db)
-    blueprints = (errors_bp, auth_bp, main_bp, profile_bp, health_bp)
-    for blueprint in blueprints:  # each sets its own url_prefix
+    blueprints = (errors_bp, auth_bp, main_bp, profile_bp, settings_bp, health_bp)
+    for blueprint in blueprints:  # each sets its own paths
         app.register_blueprint(blueprint)
     app.cli.add_command(seed_command)
     if proxies := app.config["TRUSTED_PROXIES"]:

@@ -42,7 +42,7 @@ def test_fields_without_errors_carry_no_error_attributes(client):
 
 
 @pytest.mark.parametrize(
-    "path", ["/auth/login", "/auth/login?next=%2Fedit_profile", "/auth/register"]
+    "path", ["/auth/login", "/auth/login?next=%2Fsettings%2Fprofile", "/auth/register"]
 )
 def test_forms_post_back_to_their_own_address(client, path):
     html = html_of(client.get(path))

@@ -156,7 +156,7 @@ def test_legacy_password_hash_logs_in_and_is_rehashed(app, client, make_user):
         assert db.session.get(User, user_id).password_hash.startswith("scrypt:")
 
 
-@pytest.mark.parametrize("target", ["/explore", "/user/ann?page=2", "/edit_profile"])
+@pytest.mark.parametrize("target", ["/explore", "/user/ann?page=2", "/settings/profile"])
 def test_login_follows_a_same_site_next_path(client, make_user, target):
     make_user("ann")
     response = client.post(
@@ -167,11 +167,11 @@ def test_login_follows_a_same_site_next_path(client, make_user, target):
 
 def test_protected_page_sends_anonymous_users_to_login_and_back(client, make_user):
     make_user("ann")
-    response = client.get("/edit_profile")
+    response = client.get("/settings/profile")
     assert response.status_code == 302
-    assert response.location == "/auth/login?next=%2Fedit_profile"
+    assert response.location == "/auth/login?next=%2Fsettings%2Fprofile"
     response = client.post(response.location, data={"username": "ann", "password": PASSWORD})
-    assert response.location == "/edit_profile"
+    assert response.location == "/settings/profile"
 
 
 def test_logout_is_post_only(client, login):
@@ -184,7 +184,7 @@ def test_logout_ends_the_session(client, login):
     login()
     response = client.post("/auth/logout", follow_redirects=True)
     assert "You have been logged out." in text_of(response)
-    assert client.get("/edit_profile").status_code == 302
+    assert client.get("/settings/profile").status_code == 302
 
 
 def test_logout_when_anonymous_asks_to_log_in(client):

@@ -186,7 +186,7 @@ def test_pages_fragments_and_json_are_never_compressed(client, login, make_user)
     everything = {"Accept-Encoding": "gzip, deflate, br, zstd"}
     for response in (
         client.get("/", headers=everything),
-        client.get("/auth/change_password?next=" + "x" * 2000, headers=everything),
+        client.get("/settings/password?next=" + "x" * 2000, headers=everything),
         client.get("/user/bob/popup", headers=everything),
         client.post("/follow/bob", headers={**everything, "Accept": "application/json"}),
         client.get("/no/such/page", headers=everything),

@@ -58,7 +58,7 @@ def test_a_signed_in_user_gets_the_same_503_page(down_app):
         session["_user_id"] = "1:a-session-token"  # as a login before the outage left it
         session["_fresh"] = True
     assert_unavailable_page(client.get("/"))
-    assert_unavailable_page(client.get("/edit_profile"))
+    assert_unavailable_page(client.get("/settings/profile"))
 
 
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="needs PostgreSQL: set TEST_DATABASE_URL")

@@ -269,14 +269,14 @@ def test_reset_while_logged_in_sends_that_browser_to_log_in(app, client, login):
 
 def change_password(client, current: str, new: str = NEW_PASSWORD, confirm: str | None = None):
     return client.post(
-        "/auth/change_password",
+        "/settings/password",
         data={"current_password": current, "password": new, "confirm_password": confirm or new},
     )
 
 
 def test_edit_profile_links_to_change_password(client, login):
     login()
-    assert 'href="/auth/change_password"' in client.get("/edit_profile").get_data(as_text=True)
+    assert 'href="/settings/password"' in client.get("/settings/profile").get_data(as_text=True)
 
 
 def test_change_password_keeps_this_browser_and_logs_out_the_others(app, make_user):
@@ -285,8 +285,8 @@ def test_change_password_keeps_this_browser_and_logs_out_the_others(app, make_us
     this, this_remember = remembered_client(app)
 
     response = change_password(this, PASSWORD)
-    assert response.location == "/edit_profile"
-    assert "Your password has been changed." in text_of(this.get("/edit_profile"))
+    assert response.location == "/settings/password"
+    assert "Your password has been changed." in text_of(this.get("/settings/password"))
     assert is_logged_in(this)
     renewed = this.get_cookie("remember_token").value
     assert renewed != this_remember
@@ -322,7 +322,7 @@ def test_change_password_with_a_mismatched_confirmation_is_a_form_error(app, cli
 
 
 def test_change_password_needs_login(client):
-    assert client.get("/auth/change_password").location.startswith("/auth/login")
+    assert client.get("/settings/password").location.startswith("/auth/login")
 
 
 def test_a_session_cookie_from_before_session_tokens_is_just_logged_out(app, client, make_user):

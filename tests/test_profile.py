@@ -90,7 +90,7 @@ def test_popup_for_an_unknown_user_is_404(client):
 @pytest.mark.parametrize("path", ["/user/ann", "/user/ann/popup", "/explore"])
 def test_about_me_and_posts_are_escaped_everywhere(client, login, path):
     login("ann")
-    client.post("/edit_profile", data={"username": "ann", "about_me": XSS})
+    client.post("/settings/profile", data={"username": "ann", "about_me": XSS})
     client.post("/", data=post_form(XSS))
     html = client.get(path).get_data(as_text=True)
     assert "<img src=x" not in html and "<script>alert" not in html
@@ -100,8 +100,8 @@ def test_about_me_and_posts_are_escaped_everywhere(client, login, path):
 
 def test_edit_profile_form_is_filled_with_the_current_values(client, login, make_user):
     login("ann")
-    client.post("/edit_profile", data={"username": "ann", "about_me": "Hi"})
-    response = client.get("/edit_profile")
+    client.post("/settings/profile", data={"username": "ann", "about_me": "Hi"})
+    response = client.get("/settings/profile")
     assert field_value(response, "username") == "ann"
     assert field_value(response, "about_me") == "Hi"
 
@@ -109,7 +109,9 @@ def test_edit_profile_form_is_filled_with_the_current_values(client, login, make
 def test_edit_profile_changes_username_and_about_me(app, client, login):
     user_id = login("ann")
     response = client.post(
-        "/edit_profile", data={"username": "Annie", "about_me": "  New me  "}, follow_redirects=True
+        "/settings/profile",
+        data={"username": "Annie", "about_me": "  New me  "},
+        follow_redirects=True,
     )
     assert response.request.path == "/user/Annie"
     assert "Your profile has been saved." in text_of(response)
@@ -120,7 +122,7 @@ def test_edit_profile_changes_username_and_about_me(app, client, login):
 
 def test_edit_profile_may_change_only_the_case_of_ones_own_name(app, client, login):
     user_id = login("ann")
-    client.post("/edit_profile", data={"username": "ANN", "about_me": ""})
+    client.post("/settings/profile", data={"username": "ANN", "about_me": ""})
     user = get_user(app, user_id)
     assert (user.username, user.about_me) == ("ANN", None)
 
@@ -130,7 +132,7 @@ def test_edit_profile_refuses_a_name_taken_in_any_case_and_keeps_the_form(
 ):
     make_user("bob")
     user_id = login("ann")
-    response = client.post("/edit_profile", data={"username": "BOB", "about_me": "kept"})
+    response = client.post("/settings/profile", data={"username": "BOB", "about_me": "kept"})
     assert response.status_code == 200
     assert "That username is taken." in text_of(response)
     assert field_value(response, "username") == "BOB"
@@ -149,7 +151,7 @@ def test_edit_profile_refuses_a_name_taken_in_any_case_and_keeps_the_form(
 )
 def test_edit_profile_rejects_bad_input(app, client, login, data, message):
     user_id = login("ann")
-    response = client.post("/edit_profile", data=data)
+    response = client.post("/settings/profile", data=data)
     assert message in text_of(response)
     user = get_user(app, user_id)
     assert (user.username, user.about_me) == ("ann", None)
@@ -161,13 +163,13 @@ def test_edit_profile_race_lost_at_the_unique_index_is_a_form_error(
     make_user("bob")
     user_id = login("ann")
     monkeypatch.setattr(User, "username_taken", classmethod(lambda cls, name, **kw: False))
-    response = client.post("/edit_profile", data={"username": "Bob", "about_me": ""})
+    response = client.post("/settings/profile", data={"username": "Bob", "about_me": ""})
     assert "That username was just taken." in text_of(response)
     assert get_user(app, user_id).username == "ann"
 
 
 def test_edit_profile_needs_login(client):
-    response = client.get("/edit_profile")
+    response = client.get("/settings/profile")
     assert response.status_code == 302
     assert response.location.startswith("/auth/login")
 

@@ -75,13 +75,3 @@ class ResetPasswordRequestForm(Form):
 class ResetPasswordForm(Form):
     password, confirm_password = new_password_fields("New password")
     submit = SubmitField("Set new password")
-
-
-class ChangePasswordForm(Form):
-    current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired(), no_control_characters, Length(max=PASSWORD_MAX_LENGTH)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    password, confirm_password = new_password_fields("New password")
-    submit = SubmitField("Change password")

@@ -1,7 +1,6 @@
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -9,20 +8,21 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from app.auth.email import send_password_reset
 from app.auth.forms import (
-    ChangePasswordForm,
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
     ResetPasswordRequestForm,
 )
+from app.auth.sessions import sign_in, sign_out
+from app.clients import record_security_event
 from app.email import link_base, run_in_background
 from app.extensions import config_limit, db, limiter
 from app.forms import CONTROL_CHARACTERS
-from app.models import EMAIL_MAX_LENGTH, User, normalize_email
+from app.models import EMAIL_MAX_LENGTH, SecurityEventKind, User, normalize_email
 from app.redirects import safe_next_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -63,7 +63,8 @@ def register():
             db.session.rollback()
             form.username.errors.append("That username or email address was just taken.")
         else:
-            login_user(user)
+            sign_in(user)
+            db.session.commit()
             flash(f"Welcome to Microblog, {user.username}!", "success")
             return redirect(url_for("main.index"))
     return render_template("auth/register.html", title="Register", form=form)
@@ -87,8 +88,8 @@ def login():
             # One message for both cases: which accounts exist is nobody's business.
             form.form_errors.append("Invalid username, email or password.")
         else:
-            db.session.commit()  # keeps a password hash upgraded by authenticate()
-            login_user(user, remember=form.remember_me.data)
+            sign_in(user, remember=form.remember_me.data)
+            db.session.commit()  # the sign-in's record, and a hash upgraded by authenticate()
             flash(f"Welcome back, {user.username}.", "success")
             return redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
     return render_template("auth/login.html", title="Log in", form=form)
@@ -97,7 +98,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    sign_out(current_user._get_current_object())
+    db.session.commit()
     flash("You have been logged out.", "info")
     return redirect(url_for("main.index"))
 
@@ -135,6 +137,7 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user.set_password(form.password.data)
+        record_security_event(user.id, SecurityEventKind.PASSWORD_RESET)
         db.session.commit()
         logout_user()  # whoever was logged in here signs in again, with the new password
         flash("Your password has been reset. Log in with your new password.", "success")
@@ -144,23 +147,3 @@ def reset_password(token: str):
     )
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
     return response
-
-
-@bp.route("/change_password", methods=["GET", "POST"])
-@login_required
-def change_password():
-    form = ChangePasswordForm()
-    if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data):
-            form.current_password.errors.append("That is not your current password.")
-        else:
-            user = current_user._get_current_object()
-            user.set_password(form.password.data)
-            db.session.commit()
-            # The new session token logged out every session, this one too: renew it here,
-            # with a new remember-me cookie if this browser had one.
-            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
-            login_user(user, remember=remembered)
-            flash("Your password has been changed. Other sessions were logged out.", "success")
-            return redirect(url_for("profile.edit"))
-    return render_template("auth/change_password.html", title="Change password", form=form)

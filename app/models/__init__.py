@@ -9,6 +9,7 @@ from app.models.post import (
     is_submission_key,
     new_submission_key,
 )
+from app.models.security import SecurityEvent, SecurityEventKind
 from app.models.user import (
     ABOUT_ME_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
@@ -32,6 +33,8 @@ __all__ = [
     "USERNAME_PATTERN",
     "Follow",
     "Post",
+    "SecurityEvent",
+    "SecurityEventKind",
     "User",
     "is_submission_key",
     "is_valid_username",

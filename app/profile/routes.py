@@ -17,7 +17,6 @@ from app.avatars import identicon_svg
 from app.extensions import db
 from app.models import User, is_valid_username
 from app.pagination import paginate, paginate_posts
-from app.profile.forms import EditProfileForm
 from app.redirects import safe_next_path
 
 bp = Blueprint("profile", __name__)
@@ -134,24 +133,3 @@ def identicon(digest: str):
     response.cache_control.max_age = 365 * 24 * 3600
     response.cache_control.immutable = True
     return response
-
-
-@bp.route("/edit_profile", methods=["GET", "POST"])
-@login_required
-def edit():
-    form = EditProfileForm(current_user)
-    if form.validate_on_submit():
-        current_user.username = form.username.data
-        current_user.about_me = form.about_me.data or None
-        try:
-            db.session.commit()
-        except sa.exc.IntegrityError:
-            db.session.rollback()  # another user took the name since the form's check
-            form.username.errors.append("That username was just taken. Please choose another.")
-        else:
-            flash("Your profile has been saved.", "success")
-            return redirect(url_for("profile.user", username=current_user.username))
-    elif request.method == "GET":
-        form.username.data = current_user.username
-        form.about_me.data = current_user.about_me
-    return render_template("profile/edit.html", title="Edit profile", form=form)

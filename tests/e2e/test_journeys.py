@@ -172,7 +172,7 @@ def test_5_hostile_text_is_shown_as_text_everywhere(page, screenshot):
     register(page, "mallory")
     page.get_by_label("Say something").fill(XSS)
     page.get_by_role("button", name="Post").click()
-    page.goto("/edit_profile")
+    page.goto("/settings/profile")
     page.get_by_label("About me").fill(XSS)
     page.get_by_role("button", name="Save").click()
 
@@ -240,8 +240,8 @@ def test_8_logout_is_a_post_and_ends_access(page, screenshot):
     assert page.locator('a[href*="logout"]').count() == 0
     expect(page.locator('form[method="post"][action="/auth/logout"]')).to_have_count(1)
     log_out(page)
-    page.goto("/edit_profile")
-    expect(page).to_have_url(re.compile(r"/auth/login\?next=%2Fedit_profile$"))
+    page.goto("/settings/profile")
+    expect(page).to_have_url(re.compile(r"/auth/login\?next=%2Fsettings%2Fprofile$"))
     expect(page.get_by_text("Please log in to access this page.")).to_be_visible()
     screenshot(page, "8-logged-out")
 
