@@ -4,7 +4,9 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from flask import abort, has_request_context, request
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import Field, HiddenField, StringField
 from wtforms.form import BaseForm
 from wtforms.validators import DataRequired, Length, Regexp, StopValidation
@@ -35,14 +37,41 @@ def normalize_text(value: str | None) -> str | None:
 
 FieldCheck = Callable[[FlaskForm, Field], None]
 
+# What a browser sends a form as. Flask-WTF would also read a JSON body into a form, handing
+# validators numbers, lists and nulls where they expect text.
+FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+SUBMIT_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
 
 class Form(FlaskForm):
-    """The base of every form here: a ``validate_<field>`` check runs only on a value that
-    passed the field's own validators.
+    """The base of every form here.
 
+    It takes only form bodies: anything else is a 415, and a file sent where the form wants
+    text is a 400, each with a clear message, before any field sees the value.
+
+    A ``validate_<field>`` check runs only on a value that passed the field's own validators.
     WTForms runs it anyway, and those checks query the database, which may refuse such a value
     outright (PostgreSQL fails on a NUL byte) or waste a lookup on it.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        if has_request_context() and request.method in SUBMIT_METHODS:
+            self._refuse_bodies_that_are_not_this_form()
+        super().__init__(*args, **kwargs)
+
+    def _refuse_bodies_that_are_not_this_form(self) -> None:
+        if request.mimetype and request.mimetype not in FORM_MIMETYPES:
+            abort(
+                415,
+                f"This page takes a form as a browser sends it, not {request.mimetype}.",
+            )
+        # Set by WTForms' metaclass before __init__ runs: the fields this form will have.
+        fields = dict(self._unbound_fields)
+        for name in request.files:
+            field = fields.get(name)
+            if field is not None and not issubclass(field.field_class, FileField):
+                label = field.kwargs.get("label") or (field.args[0] if field.args else name)
+                abort(400, f"{label} takes text, not a file.")
 
     def validate(self, extra_validators: Mapping[str, Sequence[FieldCheck]] | None = None) -> bool:
         extra = {name: list(checks) for name, checks in (extra_validators or {}).items()}
