@@ -9,12 +9,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import Field, HiddenField, StringField
 from wtforms.form import BaseForm
-from wtforms.validators import DataRequired, Length, Regexp, StopValidation
+from wtforms.validators import DataRequired, Length, Regexp, StopValidation, ValidationError
 
 from app.models import (
     USERNAME_MAX_LENGTH,
     USERNAME_MIN_LENGTH,
     USERNAME_PATTERN,
+    User,
     is_submission_key,
     new_submission_key,
 )
@@ -112,6 +113,17 @@ def username_field(label: str = "Username") -> StringField:
         ],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
+
+
+def check_username_is_free(username: str, *, excluding: User | None = None) -> None:
+    """Refuse a name another account has, in any case, or one that looks like theirs."""
+    if User.username_taken(username, excluding=excluding):
+        raise ValidationError("That username is taken. Please choose another.")
+    if User.username_lookalike(username, excluding=excluding):
+        raise ValidationError(
+            "That username looks too much like an existing one (some characters look alike, "
+            "such as I, l and 1, or 0 and O). Please choose another."
+        )
 
 
 class SubmissionKeyField(HiddenField):

@@ -81,7 +81,8 @@ def test_register_race_lost_at_the_unique_index_is_a_form_error(
 ):
     make_user("ann")
     # The other registration commits between this form's check and its insert.
-    monkeypatch.setattr(User, "username_taken", classmethod(lambda cls, name, **kw: False))
+    for check in ("username_taken", "username_lookalike"):  # as if another request won
+        monkeypatch.setattr(User, check, classmethod(lambda cls, name, **kw: False))
     data = GOOD_REGISTRATION | {"username": "ANN"}
     response = client.post("/auth/register", data=data)
     assert response.status_code == 200

@@ -176,3 +176,44 @@ def test_submission_keys_migration_keeps_posts_and_enforces_one_key_per_author(m
     with db.engine.connect() as connection:
         bodies = connection.scalars(sa.select(POSTS.c.body).order_by(POSTS.c.id)).all()
     assert bodies == ["a1", "a2", "k", "k"]
+
+
+def test_look_alike_migration_keys_existing_names_and_keeps_the_oldest_of_look_alikes(
+    migrated_app,
+):
+    upgrade(revision="c92b1aa17caf")  # before skeletons
+    now = datetime(2026, 1, 1)
+    with db.engine.begin() as connection:
+        for n, name in enumerate(("lauren", "Iauren", "B0b"), start=1):
+            connection.execute(
+                sa.insert(USERS).values(
+                    id=n,
+                    username=name,
+                    email=f"{n}@example.com",
+                    password_hash="x",
+                    session_token=str(n),
+                    member_since=now,
+                    last_seen=now,
+                )
+            )
+    upgrade(revision="896b482717fe")
+    skeletons = sa.table("user", sa.column("id"), sa.column("username_skeleton"))
+    with db.engine.begin() as connection:
+        rows = connection.execute(sa.select(skeletons).order_by(skeletons.c.id)).all()
+    assert [tuple(row) for row in rows] == [(1, "lauren"), (2, None), (3, "bob")]
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+        connection.execute(
+            skeletons.update().where(skeletons.c.id == 2).values(username_skeleton="bob")
+        )
+    downgrade(revision="c92b1aa17caf")
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:  # index kept
+        connection.execute(
+            sa.insert(USERS).values(
+                username="LAUREN",
+                email="x@example.com",
+                password_hash="x",
+                session_token="x",
+                member_since=now,
+                last_seen=now,
+            )
+        )

@@ -761,3 +761,55 @@ def test_the_csp_names_no_script_host_even_with_moment_js_on_a_cdn(client):
     csp = client.get("/explore").headers["Content-Security-Policy"]
     assert client.application.config["MOMENT_JS_URL"].startswith("https://cdnjs.cloudflare.com/")
     assert "cdnjs" not in csp
+
+
+# --- Look-alike usernames -------------------------------------------------------------------
+
+LOOKALIKE = "That username looks too much like an existing one"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Iauren", LOOKALIKE),  # a capital i
+        ("1auren", LOOKALIKE),
+        ("IAUREN", LOOKALIKE),
+        ("lauRen", "That username is taken"),
+    ],
+)
+def test_registration_refuses_a_name_that_looks_like_an_existing_one(
+    client, make_user, name, message
+):
+    make_user("lauren")
+    response = client.post(
+        "/auth/register",
+        data={
+            "username": name,
+            "email": "new@example.com",
+            "password": PASSWORD,
+            "confirm_password": PASSWORD,
+        },
+    )
+    assert response.status_code == 200
+    assert message in text_of(response)
+    with client.application.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+@pytest.mark.parametrize(("existing", "lookalike"), [("mary", "rnary"), ("bob", "B0B")])
+def test_renaming_to_a_look_alike_is_refused_but_ones_own_case_is_free(
+    client, login, make_user, existing, lookalike
+):
+    make_user(existing)
+    login("ann")
+    response = client.post("/settings/profile", data={"username": lookalike})
+    assert LOOKALIKE in text_of(response)
+    assert client.post("/settings/profile", data={"username": "ANN"}).status_code == 302
+
+
+def test_the_unique_index_refuses_a_look_alike_that_slips_past_the_form(ctx, make_user):
+    make_user("lauren")
+    db.session.add(User(username="Iauren", email="i@example.com", password_hash="x"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()

@@ -20,6 +20,7 @@ from app.models.user import (
     User,
     is_valid_username,
     normalize_email,
+    username_skeleton,
 )
 
 __all__ = [
@@ -40,5 +41,6 @@ __all__ = [
     "is_valid_username",
     "new_submission_key",
     "normalize_email",
+    "username_skeleton",
     "utcnow",
 ]

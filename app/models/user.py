@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from disarm import skeleton_key
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_login import UserMixin
@@ -36,6 +37,16 @@ def is_valid_username(name: str) -> bool:
         USERNAME_MIN_LENGTH <= len(name) <= USERNAME_MAX_LENGTH
         and re.fullmatch(USERNAME_PATTERN, name) is not None
     )
+
+
+def username_skeleton(name: str) -> str:
+    """What ``name`` looks like: equal for names a reader cannot tell apart.
+
+    The Unicode TR39 skeleton (``I``, ``l`` and ``1`` are one letter, ``0`` and ``O`` another),
+    lower-cased. disarm leaves out TR39's ``m`` -> ``rn`` on purpose (it merges ordinary words);
+    in a username, where ``rnary`` passes for ``mary``, it belongs.
+    """
+    return skeleton_key(name, digit_policy="tr39").replace("m", "rn")
 
 
 def normalize_email(address: str) -> str:
@@ -70,6 +81,9 @@ def _dummy_password_hash() -> str:
 class User(UserMixin, db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     username: so.Mapped[str] = so.mapped_column(sa.String(USERNAME_MAX_LENGTH))
+    # Kept by set_username's validator. Unique: no two accounts look alike. NULL only for
+    # look-alikes that existed before the rule (the migration keeps the oldest of each group).
+    username_skeleton: so.Mapped[str | None] = so.mapped_column(sa.String(2 * USERNAME_MAX_LENGTH))
     email: so.Mapped[str] = so.mapped_column(sa.String(EMAIL_MAX_LENGTH), unique=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
     # Part of every session's and remember-me cookie's user id (see get_id); a new value on
@@ -91,10 +105,16 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         # Usernames are shown as typed but unique regardless of case ("Ann" and "ann" are one).
         sa.Index("uq_user_username_lower", sa.func.lower(username), unique=True),
+        sa.Index("uq_user_username_skeleton", username_skeleton, unique=True),
     )
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+    @so.validates("username")
+    def _keep_skeleton(self, key: str, username: str) -> str:
+        self.username_skeleton = username_skeleton(username)
+        return username
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and remember-me cookie: id and session token."""
@@ -148,7 +168,19 @@ class User(UserMixin, db.Model):
 
     @classmethod
     def username_taken(cls, username: str, *, excluding: "User | None" = None) -> bool:
-        stmt = sa.select(cls.id).where(cls.username_matches(username))
+        return cls._another_account_where(cls.username_matches(username), excluding)
+
+    @classmethod
+    def username_lookalike(cls, username: str, *, excluding: "User | None" = None) -> bool:
+        """Whether another account's name looks like ``username`` (``Iauren`` and ``lauren``)."""
+        condition = cls.username_skeleton == username_skeleton(username)
+        return cls._another_account_where(condition, excluding)
+
+    @classmethod
+    def _another_account_where(
+        cls, condition: sa.ColumnElement[bool], excluding: "User | None"
+    ) -> bool:
+        stmt = sa.select(cls.id).where(condition)
         if excluding is not None:
             stmt = stmt.where(cls.id != excluding.id)
         return db.session.scalar(stmt) is not None

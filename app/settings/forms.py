@@ -1,8 +1,14 @@
 from wtforms import PasswordField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length
 
 from app.auth.forms import PASSWORD_MAX_LENGTH, new_password_fields
-from app.forms import Form, no_control_characters, normalize_text, username_field
+from app.forms import (
+    Form,
+    check_username_is_free,
+    no_control_characters,
+    normalize_text,
+    username_field,
+)
 from app.models import ABOUT_ME_MAX_LENGTH, User
 
 
@@ -21,8 +27,7 @@ class ProfileForm(Form):
         self.user = user
 
     def validate_username(self, field: StringField) -> None:
-        if User.username_taken(field.data, excluding=self.user):
-            raise ValidationError("That username is taken. Please choose another.")
+        check_username_is_free(field.data, excluding=self.user)
 
 
 def current_password_field() -> PasswordField:
