@@ -43,6 +43,7 @@ def enforce_foreign_keys_on_sqlite(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+
 migrate = Migrate(render_as_batch=True)  # SQLite can't ALTER most things in place
 login = LoginManager()
 login.login_view = "auth.login"

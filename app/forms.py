@@ -7,12 +7,15 @@ from collections.abc import Callable, Mapping, Sequence
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, StringField
 from wtforms.form import BaseForm
-from wtforms.validators import DataRequired, Length, Regexp, StopValidation
+from wtforms.validators import DataRequired, Length, Regexp, StopValidation, ValidationError
 
 from app.models import (
     USERNAME_MAX_LENGTH,
     USERNAME_MIN_LENGTH,
     USERNAME_PATTERN,
+    USERNAME_RESERVATION,
+    ReservedUsername,
+    User,
     is_submission_key,
     new_submission_key,
 )
@@ -83,6 +86,17 @@ def username_field(label: str = "Username") -> StringField:
         ],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
+
+
+def check_username_available(username: str, *, excluding: User | None = None) -> None:
+    """For registration and renaming: the name is neither someone's nor a deleted account's."""
+    if User.username_taken(username, excluding=excluding):
+        raise ValidationError("That username is taken. Please choose another.")
+    if ReservedUsername.is_reserved(username):
+        raise ValidationError(
+            f"That username belonged to an account deleted in the last "
+            f"{USERNAME_RESERVATION.days} days, so nobody can take it yet. Please choose another."
+        )
 
 
 class SubmissionKeyField(HiddenField):

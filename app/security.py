@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g
 
+from app.avatars import GRAVATAR_ORIGIN, gravatar_enabled
+
 
 def csp_nonce() -> str:
     """This response's script nonce; the same value for every call in one request."""
@@ -20,8 +22,9 @@ def content_security_policy() -> str:
     if moment_origin:
         scripts.append(moment_origin)
     images = ["'self'", "data:"]  # Bootstrap draws its small icons as data: SVGs
-    if config["AVATAR_PROVIDER"] == "gravatar":
-        images.append("https://www.gravatar.com")
+    # Any page may show the avatar of a user who chose Gravatar (hover cards arrive later).
+    if gravatar_enabled():
+        images.append(GRAVATAR_ORIGIN)
     directives = {
         "default-src": ["'self'"],
         "script-src": scripts,

@@ -1,7 +1,13 @@
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from app.forms import Form, no_control_characters, strip, username_field
+from app.forms import (
+    Form,
+    check_username_available,
+    no_control_characters,
+    strip,
+    username_field,
+)
 from app.models import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH, User
 
 # Long enough for any passphrase; short enough that hashing it costs nothing unusual.
@@ -43,8 +49,7 @@ class RegistrationForm(Form):
     submit = SubmitField("Register")
 
     def validate_username(self, field: StringField) -> None:
-        if User.username_taken(field.data):
-            raise ValidationError("That username is taken. Please choose another.")
+        check_username_available(field.data)
 
     def validate_email(self, field: EmailField) -> None:
         if User.email_taken(field.data):

@@ -1,8 +1,16 @@
-from wtforms import PasswordField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import PasswordField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
 
 from app.auth.forms import PASSWORD_MAX_LENGTH, new_password_fields
-from app.forms import Form, no_control_characters, normalize_text, username_field
+from app.avatars import AvatarSource, gravatar_enabled
+from app.forms import (
+    Form,
+    check_username_available,
+    no_control_characters,
+    normalize_text,
+    username_field,
+)
 from app.models import ABOUT_ME_MAX_LENGTH, User
 
 
@@ -14,15 +22,29 @@ class ProfileForm(Form):
         validators=[Length(max=ABOUT_ME_MAX_LENGTH), no_control_characters],
         render_kw={"rows": 4, "maxlength": ABOUT_ME_MAX_LENGTH},
     )
+    avatar_source = RadioField(
+        "Avatar",
+        choices=[
+            SelectChoice(AvatarSource.GENERATED.value, "A pattern drawn by Microblog"),
+            SelectChoice(AvatarSource.GRAVATAR.value, "My Gravatar"),
+        ],
+        default=AvatarSource.GENERATED.value,
+        description=(
+            "Gravatar shows the picture you registered there for your email address. Its "
+            "address carries a hash of your email address, which anyone can match against "
+            "addresses they know to find out yours."
+        ),
+    )
     submit = SubmitField("Save")
 
     def __init__(self, user: User, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        if not gravatar_enabled():
+            del self.avatar_source  # the site offers no choice
 
     def validate_username(self, field: StringField) -> None:
-        if User.username_taken(field.data, excluding=self.user):
-            raise ValidationError("That username is taken. Please choose another.")
+        check_username_available(field.data, excluding=self.user)
 
 
 def current_password_field() -> PasswordField:

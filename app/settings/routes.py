@@ -2,6 +2,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 
+from app.avatars import AvatarSource
 from app.clients import record_security_event
 from app.extensions import db
 from app.models import SecurityEventKind
@@ -23,6 +24,8 @@ def profile():
     if form.validate_on_submit():
         current_user.username = form.username.data
         current_user.about_me = form.about_me.data or None
+        if "avatar_source" in form:
+            current_user.avatar_source = AvatarSource(form.avatar_source.data)
         try:
             db.session.commit()
         except sa.exc.IntegrityError:
@@ -34,6 +37,8 @@ def profile():
     elif request.method == "GET":
         form.username.data = current_user.username
         form.about_me.data = current_user.about_me
+        if "avatar_source" in form:
+            form.avatar_source.data = current_user.avatar_source.value
     return render_template("settings/profile.html", title="Profile", form=form)
 
 
