@@ -1,6 +1,6 @@
 from wtforms import PasswordField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.auth.forms import PASSWORD_MAX_LENGTH, new_password_fields
 from app.avatars import AvatarSource, gravatar_enabled
@@ -9,9 +9,10 @@ from app.forms import (
     check_username_available,
     no_control_characters,
     normalize_text,
+    strip,
     username_field,
 )
-from app.models import ABOUT_ME_MAX_LENGTH, User
+from app.models import ABOUT_ME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
 
 
 class ProfileForm(Form):
@@ -60,3 +61,22 @@ class ChangePasswordForm(Form):
     current_password = current_password_field()
     password, confirm_password = new_password_fields("New password")
     submit = SubmitField("Change password")
+
+
+class DeleteAccountForm(Form):
+    current_password = current_password_field()
+    confirm_username = StringField(
+        "Type your username to confirm",
+        filters=[strip],
+        validators=[DataRequired(), no_control_characters, Length(max=USERNAME_MAX_LENGTH)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    submit = SubmitField("Delete my account")
+
+    def __init__(self, user: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_confirm_username(self, field: StringField) -> None:
+        if field.data.lower() != self.user.username.lower():
+            raise ValidationError(f"Type your username, {self.user.username}, to confirm.")
