@@ -14,7 +14,6 @@ load_dotenv(BASE_DIR / ".env")
 
 # Tokens signed with a key shorter than this are within reach of offline guessing.
 MIN_SECRET_KEY_LENGTH = 32
-AVATAR_PROVIDERS = ("gravatar", "identicon")
 LOG_FORMATS = ("json", "text")
 
 
@@ -78,8 +77,9 @@ class Config:
     # None: built from the URL and the DATABASE_* variables when the app starts (init_app).
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] | None = None
     POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 10)
-    # "gravatar", or "identicon": drawn by the app itself, for offline use and privacy.
-    AVATAR_PROVIDER = os.environ.get("AVATAR_PROVIDER", "gravatar")
+    # Whether users may choose Gravatar for their avatar (everyone else's is drawn by the app).
+    # Off: no choice offered, every avatar drawn here, and no Gravatar origin in the CSP.
+    GRAVATAR_ENABLED = env_flag("GRAVATAR_ENABLED", default=True)
 
     # The CDN copy is pinned by its Subresource Integrity hash; a self-hosted copy of the same
     # file (MOMENT_JS_URL) matches the same hash. Set MOMENT_JS_SRI empty for another build.
@@ -171,18 +171,12 @@ class Config:
             config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"])
         if app.config["POSTS_PER_PAGE"] < 1:
             raise RuntimeError("POSTS_PER_PAGE must be at least 1.")
-        if app.config["AVATAR_PROVIDER"] not in AVATAR_PROVIDERS:
-            choices = ", ".join(AVATAR_PROVIDERS)
-            raise RuntimeError(f"AVATAR_PROVIDER must be one of {choices}.")
         if app.config["LOG_FORMAT"] not in LOG_FORMATS:
             choices = ", ".join(LOG_FORMATS)
             raise RuntimeError(f"LOG_FORMAT must be one of {choices}.")
 
 
 class DevelopmentConfig(Config):
-    # Work with no internet out of the box; set AVATAR_PROVIDER=gravatar to see Gravatar's.
-    AVATAR_PROVIDER = os.environ.get("AVATAR_PROVIDER", "identicon")
-
     @classmethod
     def init_app(cls, app: Flask) -> None:
         super().init_app(app)

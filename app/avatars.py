@@ -1,6 +1,12 @@
-"""Avatars: Gravatar's, or an identicon drawn here (no third-party request, works offline)."""
+"""Avatars: an identicon drawn here from a random per-user key, or Gravatar's if the user chose it.
 
+The app's own avatars reveal nothing about anyone: their URL carries a random key, never
+something derived from the email address.
+"""
+
+import enum
 import hashlib
+import secrets
 from urllib.parse import urlencode
 
 from flask import current_app, url_for
@@ -8,25 +14,37 @@ from flask import current_app, url_for
 GRID = 5  # cells per side; the left half is mirrored, as faces and logos are
 CELL = 10  # SVG units per cell
 PADDING = 5
+AVATAR_KEY_LENGTH = 32  # hex digits: 128 random bits
+GRAVATAR_ORIGIN = "https://www.gravatar.com"
 
 
-def email_digest(email: str) -> str:
-    # SHA-256 rather than MD5: Gravatar accepts both, and an MD5 of an address is easy to
-    # reverse with a list of known addresses.
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+class AvatarSource(enum.StrEnum):
+    GENERATED = "generated"
+    GRAVATAR = "gravatar"
 
 
-def avatar_url(email: str, size: int) -> str:
-    digest = email_digest(email)
-    if current_app.config["AVATAR_PROVIDER"] == "identicon":
-        return url_for("profile.identicon", digest=digest)
-    query = urlencode({"d": "identicon", "s": size})
-    return f"https://www.gravatar.com/avatar/{digest}?{query}"
+def new_avatar_key() -> str:
+    return secrets.token_hex(AVATAR_KEY_LENGTH // 2)
 
 
-def identicon_svg(digest: str) -> str:
-    """A symmetric 5x5 pattern in one colour, both taken from the hex digest."""
-    value = int(digest, 16)
+def gravatar_enabled() -> bool:
+    return current_app.config["GRAVATAR_ENABLED"]
+
+
+def avatar_url(*, source: str, key: str, email: str, size: int) -> str:
+    """The avatar's URL, from the user row's own columns (no query per avatar)."""
+    if source == AvatarSource.GRAVATAR and gravatar_enabled():
+        # Only for users who chose Gravatar, knowing that its URL carries a hash of their
+        # address that anyone can match against addresses they know.
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        query = urlencode({"d": "identicon", "s": size})
+        return f"{GRAVATAR_ORIGIN}/avatar/{digest}?{query}"
+    return url_for("profile.identicon", key=key)
+
+
+def identicon_svg(key: str) -> str:
+    """A symmetric 5x5 pattern in one colour, both taken from the hex key."""
+    value = int(key, 16)
     hue = value % 360
     colour = f"hsl({hue} 55% 50%)"
     cells = []

@@ -1,5 +1,6 @@
 """Extensions, created unbound here and bound to an app in ``create_app``."""
 
+import sqlite3
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -31,6 +32,18 @@ class Base(so.DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+@sa.event.listens_for(sa.Engine, "connect")
+def enforce_foreign_keys_on_sqlite(dbapi_connection, connection_record) -> None:
+    # SQLite ignores foreign keys, ON DELETE CASCADE included, unless each connection asks;
+    # without it deleting an account would leave its posts, follows and sessions behind.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
 migrate = Migrate(render_as_batch=True)  # SQLite can't ALTER most things in place
 login = LoginManager()
 login.login_view = "auth.login"

@@ -15,6 +15,8 @@ from app.models import (
     USERNAME_MAX_LENGTH,
     USERNAME_MIN_LENGTH,
     USERNAME_PATTERN,
+    USERNAME_RESERVATION,
+    ReservedUsername,
     User,
     is_submission_key,
     new_submission_key,
@@ -115,14 +117,20 @@ def username_field(label: str = "Username") -> StringField:
     )
 
 
-def check_username_is_free(username: str, *, excluding: User | None = None) -> None:
-    """Refuse a name another account has, in any case, or one that looks like theirs."""
+def check_username_available(username: str, *, excluding: User | None = None) -> None:
+    """For registration and renaming: the name is not someone's, in any case, does not look
+    like someone's, and is not a recently deleted account's."""
     if User.username_taken(username, excluding=excluding):
         raise ValidationError("That username is taken. Please choose another.")
     if User.username_lookalike(username, excluding=excluding):
         raise ValidationError(
             "That username looks too much like an existing one (some characters look alike, "
             "such as I, l and 1, or 0 and O). Please choose another."
+        )
+    if ReservedUsername.is_reserved(username):
+        raise ValidationError(
+            f"That username belonged to an account deleted in the last "
+            f"{USERNAME_RESERVATION.days} days, so nobody can take it yet. Please choose another."
         )
 
 

@@ -4,6 +4,8 @@ import secrets
 
 from flask import Flask, Response, current_app, g
 
+from app.avatars import GRAVATAR_ORIGIN, gravatar_enabled
+
 
 def csp_nonce() -> str:
     """This response's script nonce; the same value for every call in one request."""
@@ -13,14 +15,14 @@ def csp_nonce() -> str:
 
 
 def content_security_policy() -> str:
-    config = current_app.config
     # The nonce alone: every script tag carries it (moment.js from its CDN too, pinned by its
     # integrity hash). A host in this list would admit every script on that host, including
     # libraries known to turn an injected attribute into running code.
     scripts = [f"'nonce-{csp_nonce()}'"]
     images = ["'self'", "data:"]  # Bootstrap draws its small icons as data: SVGs
-    if config["AVATAR_PROVIDER"] == "gravatar":
-        images.append("https://www.gravatar.com")
+    # Any page may show the avatar of a user who chose Gravatar (hover cards arrive later).
+    if gravatar_enabled():
+        images.append(GRAVATAR_ORIGIN)
     directives = {
         "default-src": ["'self'"],
         "script-src": scripts,

@@ -56,14 +56,6 @@ def test_unknown_config_name_is_a_clear_error():
         create_app("staging")
 
 
-def test_unknown_avatar_provider_is_a_clear_error():
-    class Config(TestingConfig):
-        AVATAR_PROVIDER = "robohash"
-
-    with pytest.raises(RuntimeError, match="AVATAR_PROVIDER must be one of"):
-        create_app(Config)
-
-
 def test_development_keeps_a_generated_secret_key_across_restarts(tmp_path):
     app = Flask(__name__, instance_path=str(tmp_path / "instance"))
     first = _instance_secret_key(app)

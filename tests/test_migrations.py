@@ -58,9 +58,9 @@ def insert_user(name: str, **columns: str) -> None:
 
 def test_migrated_database_enforces_case_insensitive_usernames(migrated_app):
     upgrade()
-    insert_user("Ann", session_token="one")
+    insert_user("Ann", session_token="one", avatar_key="k1")
     with pytest.raises(sa.exc.IntegrityError):
-        insert_user("aNN", email="two@example.com", session_token="two")
+        insert_user("aNN", email="two@example.com", session_token="two", avatar_key="k2")
 
 
 def test_session_token_migration_keeps_users_and_gives_each_a_token(migrated_app):
@@ -74,7 +74,32 @@ def test_session_token_migration_keeps_users_and_gives_each_a_token(migrated_app
     tokens = [token for _, token in rows]
     assert all(len(token) >= 32 for token in tokens) and tokens[0] != tokens[1]
     with pytest.raises(sa.exc.IntegrityError):  # the username index survived the rebuild
-        insert_user("ANN", email="other@example.com", session_token="three")
+        insert_user("ANN", email="other@example.com", session_token="three", avatar_key="k3")
+
+
+def test_avatar_key_migration_gives_each_user_a_random_key_and_the_generated_avatar(migrated_app):
+    upgrade(revision="c92b1aa17caf")
+    insert_user("ann", session_token="one")
+    insert_user("bob", session_token="two")
+    with db.engine.begin() as connection:
+        ann_id = connection.scalar(sa.text("SELECT id FROM \"user\" WHERE username = 'ann'"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO post (body, created_at, author_id) "
+                "VALUES ('kept', CURRENT_TIMESTAMP, :author_id)"
+            ),
+            {"author_id": ann_id},
+        )
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(sa.text('SELECT avatar_key, avatar_source FROM "user"')).all()
+        posts = connection.scalars(sa.text("SELECT body FROM post")).all()
+    keys = [key for key, _ in rows]
+    assert all(len(key) == 32 for key in keys) and keys[0] != keys[1]
+    assert [source for _, source in rows] == ["generated", "generated"]
+    assert posts == ["kept"]  # rebuilding "user" did not cascade to its posts
+    with pytest.raises(sa.exc.IntegrityError):  # the username index survived the rebuild
+        insert_user("ANN", email="other@example.com", session_token="three", avatar_key="k3")
 
 
 def test_upgrading_a_populated_database_keeps_every_row_and_counts_posts(migrated_app):

@@ -1,11 +1,9 @@
-import hashlib
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from app.avatars import identicon_svg
 from app.extensions import db
 from app.models import Post, User, normalize_email, utcnow
 from tests.conftest import PASSWORD
@@ -92,27 +90,6 @@ def test_record_visit_writes_at_most_once_a_minute(ctx):
     assert user.last_seen == start
     assert user.record_visit(start + timedelta(seconds=60))
     assert user.last_seen == start + timedelta(seconds=60)
-
-
-def test_gravatar_url_uses_sha256_of_the_email_identicon_default_and_size(app, ctx):
-    user = add_user("ann", "Ann@Example.com")
-    digest = hashlib.sha256(b"ann@example.com").hexdigest()
-    assert user.avatar(80) == f"https://www.gravatar.com/avatar/{digest}?d=identicon&s=80"
-
-
-def test_identicon_provider_serves_avatars_from_the_app(app, ctx):
-    app.config["AVATAR_PROVIDER"] = "identicon"
-    user = add_user()
-    digest = hashlib.sha256(b"ann@example.com").hexdigest()
-    with app.test_request_context():
-        assert user.avatar(80) == f"/avatar/{digest}.svg"
-
-
-def test_identicons_are_deterministic_and_differ_between_users():
-    first = identicon_svg(hashlib.sha256(b"a@example.com").hexdigest())
-    assert first == identicon_svg(hashlib.sha256(b"a@example.com").hexdigest())
-    assert first != identicon_svg(hashlib.sha256(b"b@example.com").hexdigest())
-    assert first.startswith("<svg") and "<rect" in first
 
 
 def test_feed_is_newest_first_with_ties_broken_by_id(ctx):

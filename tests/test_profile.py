@@ -1,6 +1,3 @@
-import hashlib
-import re
-
 import pytest
 
 from app.extensions import db
@@ -184,24 +181,3 @@ def test_profile_statement_count_does_not_grow_with_page_size(app, client, make_
         client.get(f"/user/writer{per_page}")
         counts.append(len(sql_log))
     assert counts[0] == counts[1]
-
-
-def test_identicon_is_an_svg_cached_for_good(client):
-    digest = hashlib.sha256(b"ann@example.com").hexdigest()
-    response = client.get(f"/avatar/{digest}.svg")
-    assert response.mimetype == "image/svg+xml"
-    assert response.get_data(as_text=True).startswith("<svg")
-    assert "immutable" in response.headers["Cache-Control"]
-
-
-@pytest.mark.parametrize("digest", ["abc", "g" * 64, "A" * 64, "0" * 65])
-def test_identicon_refuses_anything_but_a_sha256_hex_digest(client, digest):
-    assert client.get(f"/avatar/{digest}.svg").status_code == 404
-
-
-def test_identicon_provider_puts_local_avatars_in_pages(app, client, make_user):
-    app.config["AVATAR_PROVIDER"] = "identicon"
-    make_user("ann", posts=1)
-    html = client.get("/explore").get_data(as_text=True)
-    assert "gravatar" not in html
-    assert re.search(r'src="/avatar/[0-9a-f]{64}\.svg"', html)

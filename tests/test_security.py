@@ -259,9 +259,9 @@ def test_scripts_carry_this_responses_nonce_and_it_changes_per_request(client):
     assert nonces[0] != nonces[1]
 
 
-def test_csp_allows_gravatar_images_only_when_that_provider_is_on(app, client):
+def test_csp_allows_gravatar_images_only_when_the_site_offers_gravatar(app, client):
     assert "https://www.gravatar.com" in client.get("/").headers["Content-Security-Policy"]
-    app.config["AVATAR_PROVIDER"] = "identicon"
+    app.config["GRAVATAR_ENABLED"] = False
     assert "gravatar" not in client.get("/").headers["Content-Security-Policy"]
 
 

@@ -1,7 +1,13 @@
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from app.forms import Form, check_username_is_free, no_control_characters, strip, username_field
+from app.forms import (
+    Form,
+    check_username_available,
+    no_control_characters,
+    strip,
+    username_field,
+)
 from app.models import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH, User
 
 # Long enough for any passphrase; short enough that hashing it costs nothing unusual.
@@ -43,7 +49,7 @@ class RegistrationForm(Form):
     submit = SubmitField("Register")
 
     def validate_username(self, field: StringField) -> None:
-        check_username_is_free(field.data)
+        check_username_available(field.data)
 
     def validate_email(self, field: EmailField) -> None:
         if User.email_taken(field.data):

@@ -1,5 +1,6 @@
 """The data and the rules about it, one module per aggregate; every name is importable from here."""
 
+from app.models.account import USERNAME_RESERVATION, ReservedUsername, delete_account
 from app.models.clock import utcnow
 from app.models.follow import Follow
 from app.models.post import (
@@ -32,11 +33,14 @@ __all__ = [
     "USERNAME_MAX_LENGTH",
     "USERNAME_MIN_LENGTH",
     "USERNAME_PATTERN",
+    "USERNAME_RESERVATION",
     "Follow",
     "Post",
+    "ReservedUsername",
     "SecurityEvent",
     "SecurityEventKind",
     "User",
+    "delete_account",
     "is_submission_key",
     "is_valid_username",
     "new_submission_key",

@@ -15,7 +15,7 @@ from flask_login import UserMixin
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.avatars import avatar_url
+from app.avatars import AVATAR_KEY_LENGTH, AvatarSource, avatar_url, new_avatar_key
 from app.extensions import db, login
 from app.models.clock import utcnow
 from app.models.follow import Follow
@@ -92,6 +92,23 @@ class User(UserMixin, db.Model):
     about_me: so.Mapped[str | None] = so.mapped_column(sa.String(ABOUT_ME_MAX_LENGTH))
     member_since: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_seen: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Random, and the only thing the app's own avatar URL carries: it says nothing about the
+    # user, unlike any hash of their email address.
+    avatar_key: so.Mapped[str] = so.mapped_column(
+        sa.String(AVATAR_KEY_LENGTH), default=new_avatar_key
+    )
+    # Text rather than a database enum: new sources (uploads) need no migration.
+    avatar_source: so.Mapped[AvatarSource] = so.mapped_column(
+        sa.Enum(
+            AvatarSource,
+            native_enum=False,
+            create_constraint=False,
+            length=16,
+            values_callable=lambda sources: [source.value for source in sources],
+        ),
+        default=AvatarSource.GENERATED,
+        server_default=AvatarSource.GENERATED.value,
+    )
     # Stored counts, changed in the same transaction as the rows they count (see follow(),
     # publish() and delete_post()), so showing them costs nothing whatever the site's size.
     posts_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
@@ -237,7 +254,9 @@ class User(UserMixin, db.Model):
 
     def avatar(self, size: int) -> str:
         """The URL of this user's avatar, ``size`` pixels square."""
-        return avatar_url(self.email, size)
+        return avatar_url(
+            source=self.avatar_source, key=self.avatar_key, email=self.email, size=size
+        )
 
     def record_visit(self, now: datetime | None = None) -> bool:
         """Move ``last_seen`` forward if it is over a minute old; True if it changed."""

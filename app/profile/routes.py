@@ -13,7 +13,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app.avatars import identicon_svg
+from app.avatars import AVATAR_KEY_LENGTH, identicon_svg
 from app.extensions import db
 from app.models import User, is_valid_username
 from app.pagination import paginate, paginate_posts
@@ -21,7 +21,7 @@ from app.redirects import safe_next_path
 
 bp = Blueprint("profile", __name__)
 
-IDENTICON_DIGEST = re.compile(r"[0-9a-f]{64}")
+AVATAR_KEY = re.compile(rf"[0-9a-f]{{{AVATAR_KEY_LENGTH}}}")
 
 
 def user_or_404(username: str) -> User:
@@ -123,11 +123,11 @@ def unfollow(username: str):
     return change_following(username, follow=False)
 
 
-@bp.get("/avatar/<digest>.svg")
-def identicon(digest: str):
-    if not IDENTICON_DIGEST.fullmatch(digest):
+@bp.get("/avatar/<key>.svg")
+def identicon(key: str):
+    if not AVATAR_KEY.fullmatch(key):
         abort(404)
-    response = current_app.response_class(identicon_svg(digest), mimetype="image/svg+xml")
+    response = current_app.response_class(identicon_svg(key), mimetype="image/svg+xml")
     # The picture is a pure function of the URL, so browsers may keep it for good.
     response.cache_control.public = True
     response.cache_control.max_age = 365 * 24 * 3600

@@ -1,15 +1,18 @@
-from wtforms import PasswordField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import PasswordField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.auth.forms import PASSWORD_MAX_LENGTH, new_password_fields
+from app.avatars import AvatarSource, gravatar_enabled
 from app.forms import (
     Form,
-    check_username_is_free,
+    check_username_available,
     no_control_characters,
     normalize_text,
+    strip,
     username_field,
 )
-from app.models import ABOUT_ME_MAX_LENGTH, User
+from app.models import ABOUT_ME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
 
 
 class ProfileForm(Form):
@@ -20,14 +23,29 @@ class ProfileForm(Form):
         validators=[Length(max=ABOUT_ME_MAX_LENGTH), no_control_characters],
         render_kw={"rows": 4, "maxlength": ABOUT_ME_MAX_LENGTH},
     )
+    avatar_source = RadioField(
+        "Avatar",
+        choices=[
+            SelectChoice(AvatarSource.GENERATED.value, "A pattern drawn by Microblog"),
+            SelectChoice(AvatarSource.GRAVATAR.value, "My Gravatar"),
+        ],
+        default=AvatarSource.GENERATED.value,
+        description=(
+            "Gravatar shows the picture you registered there for your email address. Its "
+            "address carries a hash of your email address, which anyone can match against "
+            "addresses they know to find out yours."
+        ),
+    )
     submit = SubmitField("Save")
 
     def __init__(self, user: User, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        if not gravatar_enabled():
+            del self.avatar_source  # the site offers no choice
 
     def validate_username(self, field: StringField) -> None:
-        check_username_is_free(field.data, excluding=self.user)
+        check_username_available(field.data, excluding=self.user)
 
 
 def current_password_field() -> PasswordField:
@@ -43,3 +61,22 @@ class ChangePasswordForm(Form):
     current_password = current_password_field()
     password, confirm_password = new_password_fields("New password")
     submit = SubmitField("Change password")
+
+
+class DeleteAccountForm(Form):
+    current_password = current_password_field()
+    confirm_username = StringField(
+        "Type your username to confirm",
+        filters=[strip],
+        validators=[DataRequired(), no_control_characters, Length(max=USERNAME_MAX_LENGTH)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    submit = SubmitField("Delete my account")
+
+    def __init__(self, user: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_confirm_username(self, field: StringField) -> None:
+        if field.data.lower() != self.user.username.lower():
+            raise ValidationError(f"Type your username, {self.user.username}, to confirm.")

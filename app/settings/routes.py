@@ -1,11 +1,23 @@
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user
 
+from app.auth.sessions import sign_out
+from app.avatars import AvatarSource
 from app.clients import record_security_event
 from app.extensions import db
-from app.models import SecurityEventKind
-from app.settings.forms import ChangePasswordForm, ProfileForm
+from app.models import USERNAME_RESERVATION, SecurityEventKind, delete_account
+from app.settings.export import account_data_json
+from app.settings.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
 
 # Paths are written out in full: the pages' addresses from before the settings area live here too.
 bp = Blueprint("settings", __name__)
@@ -23,6 +35,8 @@ def profile():
     if form.validate_on_submit():
         current_user.username = form.username.data
         current_user.about_me = form.about_me.data or None
+        if "avatar_source" in form:
+            current_user.avatar_source = AvatarSource(form.avatar_source.data)
         try:
             db.session.commit()
         except sa.exc.IntegrityError:
@@ -34,6 +48,8 @@ def profile():
     elif request.method == "GET":
         form.username.data = current_user.username
         form.about_me.data = current_user.about_me
+        if "avatar_source" in form:
+            form.avatar_source.data = current_user.avatar_source.value
     return render_template("settings/profile.html", title="Profile", form=form)
 
 
@@ -55,6 +71,46 @@ def password():
             flash("Your password has been changed. Other sessions were logged out.", "success")
             return redirect(url_for("settings.password"))
     return render_template("settings/password.html", title="Password", form=form)
+
+
+@bp.get("/settings/export")
+def export():
+    return render_template("settings/export.html", title="Export your data")
+
+
+@bp.get("/settings/export/microblog.json")
+def export_download():
+    user = current_user._get_current_object()
+    response = current_app.response_class(
+        stream_with_context(account_data_json(user)), mimetype="application/json"
+    )
+    # Usernames are letters, digits, "_", "." and "-": nothing to quote in the header.
+    response.headers["Content-Disposition"] = f"attachment; filename=microblog-{user.username}.json"
+    response.cache_control.no_store = True  # the account's private data
+    return response
+
+
+@bp.route("/settings/delete", methods=["GET", "POST"])
+def delete():
+    user = current_user._get_current_object()
+    form = DeleteAccountForm(user)
+    if form.validate_on_submit():
+        # re-verification: throttled by the lockout slice
+        if not user.check_password(form.current_password.data):
+            form.current_password.errors.append("That is not your current password.")
+        else:
+            # Signed out first so that the event sign_out records is deleted with the rest.
+            sign_out(user)
+            delete_account(user)
+            db.session.commit()
+            flash("Your account and everything in it have been deleted. Goodbye.", "success")
+            return redirect(url_for("main.index"))
+    return render_template(
+        "settings/delete.html",
+        title="Delete your account",
+        form=form,
+        reserved_days=USERNAME_RESERVATION.days,
+    )
 
 
 # Where these pages lived before there was a settings area; 308 keeps a form's POST a POST.

@@ -35,7 +35,6 @@ MOMENT_PACKAGE = f"moment@{default_moment_version}"
 
 class BrowserTestConfig(TestingConfig):
     WTF_CSRF_ENABLED = True  # forms as users get them
-    AVATAR_PROVIDER = "identicon"  # served by the app: no third-party request
 
 
 @pytest.fixture(scope="session")

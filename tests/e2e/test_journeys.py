@@ -338,3 +338,23 @@ def test_12_a_post_form_sent_twice_makes_one_post(page, screenshot):
     page.goto("/user/ann")
     expect(page.locator("article.post .post-body")).to_have_text(["Only once, please"])
     screenshot(page, "12-post-sent-twice")
+
+
+def test_13_delete_the_account_from_settings(page, make_user, screenshot):
+    make_user("ann", posts=2)
+    log_in(page, "ann")
+    page.goto("/settings/profile")
+    page.get_by_role("navigation", name="Settings").get_by_role(
+        "link", name="Delete account"
+    ).click()
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("Type your username to confirm").fill("bob")
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.get_by_text("Type your username, ann, to confirm.")).to_be_visible()
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("Type your username to confirm").fill("ann")
+    screenshot(page, "13-delete-account")
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.get_by_text("Your account and everything in it have been deleted.")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+    assert page.goto("/user/ann").status == 404
