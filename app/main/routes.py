@@ -33,7 +33,11 @@ ASSET_ENDPOINTS = {"static", "bootstrap.static", "main.moment_js", "profile.iden
 def record_visit():
     if request.endpoint in ASSET_ENDPOINTS or request.endpoint in PROBE_ENDPOINTS:
         return
-    if current_user.is_authenticated and current_user.record_visit():
+    if current_user.is_authenticated:
+        current_user.record_visit()
+    # Loading the user may have moved its session's last activity (at most once a minute, as
+    # last_seen) or deleted an expired session: one commit for the lot, none when nothing moved.
+    if db.session.dirty or db.session.deleted:
         db.session.commit()
 
 

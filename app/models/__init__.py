@@ -10,6 +10,7 @@ from app.models.post import (
     new_submission_key,
 )
 from app.models.security import SecurityEvent, SecurityEventKind
+from app.models.session import UserSession
 from app.models.user import (
     ABOUT_ME_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
@@ -36,6 +37,7 @@ __all__ = [
     "SecurityEvent",
     "SecurityEventKind",
     "User",
+    "UserSession",
     "is_submission_key",
     "is_valid_username",
     "new_submission_key",
