@@ -69,7 +69,7 @@ def sessions():
     )
 
 
-@bp.post("/settings/sessions/<int:session_id>/end")
+@bp.post("/settings/sessions/<id:session_id>/end")
 def end_session(session_id: int):
     # Another account's session is as unknown here as one that does not exist.
     user_session = db.first_or_404(
