@@ -265,7 +265,7 @@ def test_the_sessions_page_shows_the_security_history(app, make_user):
     make_user("ann")
     signed_in(app).post("/auth/logout")
     text = text_of(signed_in(app).get("/settings/sessions"))
-    history = text.split("Event When Address Device", 1)[1]
+    history = text.split("Recent security events", 1)[1]
     newest_first = re.findall(r"Signed (?:in|out)", history)
     assert newest_first == ["Signed in", "Signed out", "Signed in"]
 
