@@ -342,3 +342,20 @@ def test_the_sessions_page_costs_the_same_statements_for_1_or_10_sessions(
         counts.append(len(sql_log))
     assert len(re.findall(r"End session", page.get_data(as_text=True))) == 9
     assert counts[0] == counts[1]
+
+
+def test_a_session_ended_by_another_request_meanwhile_costs_this_one_nothing(
+    app, make_user, clock
+):
+    """A logout in one tab while a page loads in another: the late write matches no row."""
+    user_id = make_user("ann")
+    key = start_session(app, user_id)
+    clock.advance(minutes=2)
+    with app.test_request_context():
+        user_session = UserSession.find(key)
+        # The other request, straight to the table: this session's objects know nothing of it.
+        db.session.execute(sa.delete(UserSession.__table__))
+        assert user_session.record_activity()
+        user_session.end()
+        db.session.commit()
+    assert session_count(app) == 0

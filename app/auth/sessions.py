@@ -4,7 +4,6 @@ from flask import current_app, g, session
 from flask_login import login_user, logout_user
 
 from app.clients import client_address, client_device, record_security_event
-from app.extensions import db
 from app.models import SecurityEventKind, User, UserSession
 
 
@@ -18,9 +17,8 @@ def sign_out(user: User) -> None:
     """End this browser's session, here and wherever its cookies were copied (the caller
     commits)."""
     record_security_event(user.id, SecurityEventKind.SIGNED_OUT)
-    if user.current_session is not None:
-        db.session.delete(user.current_session)
-        user.current_session = None
+    user.current_session.end()
+    user.current_session = None
     logout_user()
     renew_csrf_token()
 

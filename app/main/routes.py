@@ -33,11 +33,11 @@ ASSET_ENDPOINTS = {"static", "bootstrap.static", "main.moment_js", "profile.iden
 def record_visit():
     if request.endpoint in ASSET_ENDPOINTS or request.endpoint in PROBE_ENDPOINTS:
         return
-    if current_user.is_authenticated:
-        current_user.record_visit()
-    # Loading the user may have moved its session's last activity (at most once a minute, as
-    # last_seen) or deleted an expired session: one commit for the lot, none when nothing moved.
-    if db.session.dirty or db.session.deleted:
+    if not current_user.is_authenticated:
+        return
+    # Each at most once a minute, in one commit; none when neither moved.
+    moved = [current_user.record_visit(), current_user.current_session.record_activity()]
+    if any(moved):
         db.session.commit()
 
 

@@ -89,35 +89,40 @@ class UserSession(db.Model):
         return user_session
 
     @classmethod
-    def resume(cls, key: str) -> "UserSession | None":
-        """The live session a cookie's key names, with its user; an expired one is deleted.
-
-        Activity moves the session's last activity and idle end forward, at most once a
-        minute (not committed: the request commits it with the user's last_seen).
-        """
+    def find(cls, key: str) -> "UserSession | None":
+        """The session a cookie's key names, with its user, whether expired or not."""
         stmt = (
             sa.select(cls)
             .where(cls.key_hash == hash_session_key(key))
             .options(so.joinedload(cls.user, innerjoin=True))
         )
         user_session = db.session.scalar(stmt)
-        if user_session is None:
-            return None
-        now = utcnow()
-        if now >= user_session.expires_at:
-            db.session.delete(user_session)
-            return None
-        user_session.key = key
-        user_session.record_activity(now)
+        if user_session is not None:
+            user_session.key = key
         return user_session
 
-    def record_activity(self, now: datetime) -> bool:
+    def has_expired(self, now: datetime | None = None) -> bool:
+        return (now or utcnow()) >= self.expires_at
+
+    # Both writes below are statements rather than changes to this object: when another request
+    # ended the session meanwhile (a logout in another tab), they match no row, where a flush
+    # of the object would fail this request.
+
+    def record_activity(self, now: datetime | None = None) -> bool:
         """Move the last activity and the idle end forward if over a minute old; True if so."""
+        now = now or utcnow()
         if now - self.last_active_at < LAST_ACTIVE_RESOLUTION:
             return False
-        self.last_active_at = now
-        self.expires_at = min(self.absolute_expires_at, now + self.idle_timeout(self.remembered))
+        idle_end = now + self.idle_timeout(self.remembered)
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.id == self.id)
+            .values(last_active_at=now, expires_at=min(self.absolute_expires_at, idle_end))
+        )
         return True
+
+    def end(self) -> None:
+        db.session.execute(sa.delete(UserSession).where(UserSession.id == self.id))
 
     @classmethod
     def purge_expired(cls, now: datetime | None = None) -> None:

@@ -320,8 +320,12 @@ class User(UserMixin, db.Model):
 def load_user(session_key: str) -> User | None:
     """The user of the live session a cookie names (a cookie from before server-side sessions,
     ``id:token``, names none)."""
-    user_session = UserSession.resume(session_key)
+    user_session = UserSession.find(session_key)
     if user_session is None:
+        return None
+    if user_session.has_expired():
+        user_session.end()
+        db.session.commit()  # refused for good, whatever the rest of this request does
         return None
     user = user_session.user
     user.current_session = user_session

@@ -80,7 +80,7 @@ def end_session(session_id: int):
     if user_session.id == current_user.current_session.id:
         flash("This is the session you are using: log out to end it.", "warning")
         return redirect(url_for("settings.sessions"))
-    db.session.delete(user_session)
+    user_session.end()
     record_security_event(current_user.id, SecurityEventKind.SESSION_ENDED)
     db.session.commit()
     flash("That session has been ended: its device is signed out.", "success")
