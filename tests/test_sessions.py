@@ -344,9 +344,7 @@ def test_the_sessions_page_costs_the_same_statements_for_1_or_10_sessions(
     assert counts[0] == counts[1]
 
 
-def test_a_session_ended_by_another_request_meanwhile_costs_this_one_nothing(
-    app, make_user, clock
-):
+def test_a_session_ended_by_another_request_meanwhile_costs_this_one_nothing(app, make_user, clock):
     """A logout in one tab while a page loads in another: the late write matches no row."""
     user_id = make_user("ann")
     key = start_session(app, user_id)
