@@ -86,7 +86,7 @@ class User(UserMixin, db.Model):
     )
 
     # The session this object was signed in or loaded through, for this request only (set by
-    # app.auth.sessions.sign_in and load_user below); unannotated, so not a column.
+    # app.auth.sessions.start_session and load_user below); unannotated, so not a column.
     current_session = None
 
     __table_args__ = (
