@@ -15,6 +15,7 @@ load_dotenv(BASE_DIR / ".env")
 # Tokens signed with a key shorter than this are within reach of offline guessing.
 MIN_SECRET_KEY_LENGTH = 32
 LOG_FORMATS = ("json", "text")
+MIN_IDLE_TIMEOUT = timedelta(minutes=5)
 
 
 def env_flag(name: str, default: bool = False) -> bool:
@@ -158,7 +159,16 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_NAME = "remember_token"
+    # Sessions live in the database (app/models/session.py); these end them there, whatever
+    # the browser keeps. No session outlives REMEMBER_COOKIE_DURATION from its sign-in: the
+    # remember-me cookie's 30 days, and an absolute end for plain sessions left open.
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    # A plain session (no "remember me") ends after 12 hours unused: a working day's gaps, but
+    # not the night on a shared computer whose browser was never closed.
+    SESSION_IDLE_TIMEOUT = timedelta(seconds=env_int("SESSION_IDLE_TIMEOUT", 12 * 3600))
+    # A remembered session ends after 14 days unused: a weekly visitor stays signed in, a
+    # forgotten device or a stolen cookie nobody uses does not.
+    REMEMBER_IDLE_TIMEOUT = timedelta(seconds=env_int("REMEMBER_IDLE_TIMEOUT", 14 * 24 * 3600))
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
@@ -171,6 +181,10 @@ class Config:
             config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"])
         if app.config["POSTS_PER_PAGE"] < 1:
             raise RuntimeError("POSTS_PER_PAGE must be at least 1.")
+        for name in ("SESSION_IDLE_TIMEOUT", "REMEMBER_IDLE_TIMEOUT"):
+            # Activity is written once a minute: a shorter idle limit would end busy sessions.
+            if config[name] < MIN_IDLE_TIMEOUT:
+                raise RuntimeError(f"{name} must be at least {MIN_IDLE_TIMEOUT.seconds} seconds.")
         if app.config["LOG_FORMAT"] not in LOG_FORMATS:
             choices = ", ".join(LOG_FORMATS)
             raise RuntimeError(f"LOG_FORMAT must be one of {choices}.")

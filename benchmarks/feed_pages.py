@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
-from app.models import User
+from app.models import User, UserSession
 from config import TestingConfig
 
 REPEATS = 15
@@ -55,12 +55,16 @@ def run(posts: int, users: int) -> None:
         assert result.exit_code == 0, result.output
         with app.app_context():
             reader = db.session.scalar(sa.select(User).order_by(User.id))
-            reader_id, reader_name = reader.get_id(), reader.username
+            reader_session = UserSession.start(
+                reader, remembered=False, ip_address=None, device=None
+            )
+            db.session.commit()
+            reader_key, reader_name = reader_session.key, reader.username
             last_page = max(1, -(-posts // app.config["POSTS_PER_PAGE"]))
             engine = db.engine
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = reader_id
+            session["_user_id"] = reader_key
             session["_fresh"] = True
         client.get("/")  # warm caches and templates
         print(f"\n{posts:,} posts, {users:,} users (reader follows 50):")

@@ -1,7 +1,7 @@
 import functools
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from app import create_app
 from app.email import background
 from app.extensions import db, limiter
 from app.models import Post, User, utcnow
+from app.models import clock as app_clock
 from config import TestingConfig
 
 PASSWORD = "correct horse battery"
@@ -94,6 +95,27 @@ def isolated_database(postgresql, monkeypatch) -> Iterator[None]:
             engine.dispose()
         with postgresql.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+class Clock:
+    """Stored time, stopped at the start of the test and moved only by ``advance``."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """The app's one clock (``app.models.clock``), stopped: tests move it with ``advance``."""
+    stopped = Clock()
+    monkeypatch.setattr(app_clock, "system_time", stopped)
+    return stopped
 
 
 @functools.cache

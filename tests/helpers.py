@@ -66,6 +66,28 @@ def app_with_users(config: type, *usernames: str):
     return app
 
 
+def start_session(app, user_id: int, *, remembered: bool = False) -> str:
+    """A session record for the user, as a sign-in would make; its raw key (the cookie value)."""
+    from app.extensions import db
+    from app.models import User, UserSession
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        user_session = UserSession.start(user, remembered=remembered, ip_address=None, device=None)
+        db.session.commit()
+        return user_session.key
+
+
+def signed_in_client(app, user_id: int = 1):
+    """A client signed in as the user (the first by default) without the login form."""
+    client = app.test_client()
+    key = start_session(app, user_id)
+    with client.session_transaction() as session:
+        session["_user_id"] = key
+        session["_fresh"] = True
+    return client
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

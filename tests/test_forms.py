@@ -6,8 +6,8 @@ from wtforms import StringField
 from wtforms.validators import Length, ValidationError
 
 from app.forms import Form, no_control_characters
-from tests.helpers import app_with_users, text_of
-from tests.test_security import FORMS, FuzzConfig, form_body, logged_in_client
+from tests.helpers import app_with_users, signed_in_client, text_of
+from tests.test_security import FORMS, FuzzConfig, form_body
 
 VISITOR_FORMS = {"/auth/register", "/auth/login", "/auth/reset_password_request"}
 
@@ -51,7 +51,7 @@ def test_a_field_check_runs_on_a_value_its_validators_accepted(name_form):
 )
 def test_a_nul_byte_in_any_text_field_is_a_form_error(path, field):
     app = app_with_users(FuzzConfig, "ann")
-    client = app.test_client() if path in VISITOR_FORMS else logged_in_client(app)
+    client = app.test_client() if path in VISITOR_FORMS else signed_in_client(app)
     fields = {name: b"" for name in FORMS[path]} | {field: b"ann\x00bob"}
     response = client.post(
         path, data=form_body(fields), content_type="application/x-www-form-urlencoded"

@@ -58,23 +58,23 @@ def insert_user(name: str, **columns: str) -> None:
 
 def test_migrated_database_enforces_case_insensitive_usernames(migrated_app):
     upgrade()
-    insert_user("Ann", session_token="one", avatar_key="k1")
+    insert_user("Ann", avatar_key="k1")
     with pytest.raises(sa.exc.IntegrityError):
-        insert_user("aNN", email="two@example.com", session_token="two", avatar_key="k2")
+        insert_user("aNN", email="two@example.com", avatar_key="k2")
 
 
 def test_session_token_migration_keeps_users_and_gives_each_a_token(migrated_app):
     upgrade(revision="80a355632c6e")
     insert_user("ann")
     insert_user("bob")
-    upgrade()
+    upgrade(revision="d4f8d37d520a")
     with db.engine.connect() as connection:
         rows = connection.execute(sa.text('SELECT username, session_token FROM "user"')).all()
     assert sorted(name for name, _ in rows) == ["ann", "bob"]
     tokens = [token for _, token in rows]
     assert all(len(token) >= 32 for token in tokens) and tokens[0] != tokens[1]
     with pytest.raises(sa.exc.IntegrityError):  # the username index survived the rebuild
-        insert_user("ANN", email="other@example.com", session_token="three", avatar_key="k3")
+        insert_user("ANN", email="other@example.com", session_token="three")
 
 
 def test_avatar_key_migration_gives_each_user_a_random_key_and_the_generated_avatar(migrated_app):
@@ -90,7 +90,7 @@ def test_avatar_key_migration_gives_each_user_a_random_key_and_the_generated_ava
             ),
             {"author_id": ann_id},
         )
-    upgrade()
+    upgrade(revision="7d90338c8f10")
     with db.engine.connect() as connection:
         rows = connection.execute(sa.text('SELECT avatar_key, avatar_source FROM "user"')).all()
         posts = connection.scalars(sa.text("SELECT body FROM post")).all()
@@ -129,6 +129,29 @@ def test_upgrading_a_populated_database_keeps_every_row_and_counts_posts(migrate
     assert posts == ["a1", "a2", "b1"]
     downgrade(revision="d4f8d37d520a")
     with pytest.raises(sa.exc.IntegrityError):  # the username index survived the way back
+        insert_user("ANN", email="again@example.com", session_token="three")
+
+
+def user_columns() -> set[str]:
+    return {column["name"] for column in sa.inspect(db.engine).get_columns("user")}
+
+
+def test_server_side_sessions_migration_drops_the_token_and_keeps_users(migrated_app):
+    upgrade(revision="c92b1aa17caf")  # the last revision with a session token per user
+    insert_user("ann", session_token="one")
+    insert_user("bob", session_token="two")
+    upgrade()
+    assert "session_token" not in user_columns() and "user_session" in table_names()
+    with pytest.raises(sa.exc.IntegrityError):  # the username index survived the rebuild
+        insert_user("ANN", email="other@example.com")
+    downgrade(revision="c92b1aa17caf")
+    with db.engine.connect() as connection:
+        rows = connection.execute(sa.text('SELECT username, session_token FROM "user"')).all()
+    assert sorted(name for name, _ in rows) == ["ann", "bob"]
+    tokens = [token for _, token in rows]  # new ones: every old cookie is logged out
+    assert all(len(token) >= 32 for token in tokens) and tokens[0] != tokens[1]
+    assert "user_session" not in table_names()
+    with pytest.raises(sa.exc.IntegrityError):  # and survived the way back
         insert_user("ANN", email="again@example.com", session_token="three")
 
 

@@ -26,12 +26,21 @@ from app.models import (
     Follow,
     Post,
     User,
+    UserSession,
     is_submission_key,
     is_valid_username,
 )
 from config import ProductionConfig, TestingConfig
 from tests.conftest import PASSWORD
-from tests.helpers import RedisServer, app_with_users, field_value, post_form, text_of
+from tests.helpers import (
+    RedisServer,
+    app_with_users,
+    field_value,
+    post_form,
+    signed_in_client,
+    start_session,
+    text_of,
+)
 
 # --- Output encoding (XSS) ------------------------------------------------------------------
 
@@ -99,6 +108,7 @@ def csrf_app():
     with app.app_context():
         User.find("ann").publish("ann's post")
         db.session.commit()
+    start_session(app, 1)  # ann on another device, for the route that ends one session
     return app
 
 
@@ -110,7 +120,6 @@ def snapshot(app) -> tuple:
                 User.username,
                 User.about_me,
                 User.password_hash,
-                User.session_token,
                 User.posts_count,
                 User.followers_count,
                 User.following_count,
@@ -118,24 +127,15 @@ def snapshot(app) -> tuple:
         ).all()
         posts = db.session.execute(sa.select(Post.body, Post.edited_at).order_by(Post.id)).all()
         follows = db.session.execute(sa.select(Follow.follower_id, Follow.followed_id)).all()
-        return [tuple(row) for row in users], [tuple(row) for row in posts], follows
-
-
-def logged_in_client(app, user_id: int = 1):
-    """A client with the session a login as that user (ann: the first) would give it."""
-    client = app.test_client()
-    with app.app_context():
-        session_id = db.session.get(User, user_id).get_id()
-    with client.session_transaction() as session:
-        session["_user_id"] = session_id
-        session["_fresh"] = True
-    return client
+        sessions = db.session.scalars(sa.select(UserSession.key_hash).order_by(UserSession.id))
+        return [tuple(row) for row in users], [tuple(row) for row in posts], follows, list(sessions)
 
 
 def state_changing_requests(app) -> list[tuple[str, dict]]:
     with app.test_request_context():
         token = User.find("ann").password_reset_token()
         post_id = db.session.scalar(sa.select(Post.id))
+        session_id = db.session.scalar(sa.select(UserSession.id).order_by(UserSession.id))
     new_password = {"password": "a new passphrase", "confirm_password": "a new passphrase"}
     return [
         ("/auth/register", {"username": "eve", "email": "eve@example.com"} | new_password),
@@ -150,13 +150,16 @@ def state_changing_requests(app) -> list[tuple[str, dict]]:
         ("/settings/password", {"current_password": PASSWORD} | new_password),
         (f"/post/{post_id}/edit", {"body": "forged edit"}),
         (f"/post/{post_id}/delete", {}),
+        (f"/settings/sessions/{session_id}/end", {}),
+        ("/settings/sessions/end-others", {}),
     ]
 
 
 def test_every_state_changing_route_refuses_a_post_without_a_csrf_token(csrf_app):
+    clients = (csrf_app.test_client(), signed_in_client(csrf_app))
     before = snapshot(csrf_app)
     for path, data in state_changing_requests(csrf_app):
-        for client in (csrf_app.test_client(), logged_in_client(csrf_app)):
+        for client in clients:
             response = client.post(path, data=data)
             assert response.status_code == 400, path
             assert "If you sent a form, it may have expired" in text_of(response)
@@ -166,15 +169,15 @@ def test_every_state_changing_route_refuses_a_post_without_a_csrf_token(csrf_app
 
 
 def test_no_state_changes_on_get(csrf_app):
+    client = signed_in_client(csrf_app)
     before = snapshot(csrf_app)
-    client = logged_in_client(csrf_app)
     for path, _ in state_changing_requests(csrf_app):
         assert client.get(path).status_code < 500, path
     assert snapshot(csrf_app) == before
 
 
 def test_a_form_with_its_token_goes_through(csrf_app):
-    client = logged_in_client(csrf_app)
+    client = signed_in_client(csrf_app)
     page = client.get("/")
     form = {name: field_value(page, name) for name in ("csrf_token", "submission_key")}
     response = client.post("/", data=form | {"body": "genuine"})
@@ -619,7 +622,7 @@ def test_any_form_input_gets_an_answer_not_a_500(fuzz_app, path, data):
     }
     next_value = data.draw(ANY_BYTES, label="next")
     visitor = path in {"/auth/register", "/auth/login", "/auth/reset_password_request"}
-    client = fuzz_app.test_client() if visitor else logged_in_client(fuzz_app)
+    client = fuzz_app.test_client() if visitor else signed_in_client(fuzz_app)
     response = client.post(
         f"{path}?next={quote_from_bytes(next_value)}",
         data=form_body(fields),
@@ -636,7 +639,7 @@ def test_any_form_input_gets_an_answer_not_a_500(fuzz_app, path, data):
 @example(segment=b"9" * 30, page=b"9" * 30)  # past any INTEGER column and OFFSET
 @example(segment=b"\x00", page=b"-1")
 def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, page):
-    client = logged_in_client(fuzz_app)
+    client = signed_in_client(fuzz_app)
     quoted = quote_from_bytes(segment, safe="")
     for path in (
         f"/user/{quoted}",
@@ -648,7 +651,7 @@ def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, pa
         f"/avatar/{quoted}.svg",
     ):
         assert client.get(path).status_code < 500, path
-    for path in ("/follow/{}", "/unfollow/{}", "/post/{}/delete"):
+    for path in ("/follow/{}", "/unfollow/{}", "/post/{}/delete", "/settings/sessions/{}/end"):
         assert client.post(path.format(quoted)).status_code < 500, path
     for path in ("/", "/explore", "/user/ann", "/user/ann/following"):
         assert client.get(f"{path}?page={quote_from_bytes(page)}").status_code < 500, path
@@ -684,7 +687,7 @@ def form_requests(app) -> list[tuple[str, dict, FlaskClient]]:
             db.session.commit()
     visitor_paths = ("/auth/register", "/auth/login", "/auth/reset_password")
     return [
-        (path, data, app.test_client() if path.startswith(visitor_paths) else logged_in_client(app))
+        (path, data, app.test_client() if path.startswith(visitor_paths) else signed_in_client(app))
         for path, data in state_changing_requests(app)
         if data
     ]
@@ -702,7 +705,7 @@ def test_a_json_body_to_any_form_is_a_415_and_changes_nothing(fuzz_app, values):
         assert "takes a form as a browser sends it, not application/json" in text_of(response)
     assert snapshot(fuzz_app) == before
     for path, _ in state_changing_requests(fuzz_app):  # and the routes without fields
-        assert logged_in_client(fuzz_app).post(path, json={"next": 5}).status_code < 500, path
+        assert signed_in_client(fuzz_app).post(path, json={"next": 5}).status_code < 500, path
 
 
 def test_a_file_where_a_form_wants_text_is_a_400_naming_the_field(fuzz_app):

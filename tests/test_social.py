@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Follow, Post, User, new_submission_key
 from app.posting import publish_once
 from config import TestingConfig
-from tests.helpers import app_with_users, post_form, text_of
+from tests.helpers import app_with_users, post_form, signed_in_client, text_of
 
 
 def user_named(app, username: str) -> User:
@@ -113,11 +113,7 @@ class CsrfConfig(TestingConfig):
 
 def test_follow_without_a_csrf_token_is_refused():
     app = app_with_users(CsrfConfig, "ann", "bob")
-    with app.app_context():
-        ann_session_id = User.find("ann").get_id()
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = ann_session_id
+    client = signed_in_client(app)
     assert client.post("/follow/bob").status_code == 400
     assert follows(app) == set()
 

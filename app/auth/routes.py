@@ -8,7 +8,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 
 from app.auth.email import send_password_reset
 from app.auth.forms import (
@@ -136,10 +136,11 @@ def reset_password(token: str):
         return redirect(url_for("auth.reset_password_request"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        user.set_password(form.password.data)
+        if current_user.is_authenticated:  # whoever it is signs in again, with the new password
+            sign_out(current_user._get_current_object())
+        user.set_password(form.password.data)  # ends every session of the account
         record_security_event(user.id, SecurityEventKind.PASSWORD_RESET)
         db.session.commit()
-        logout_user()  # whoever was logged in here signs in again, with the new password
         flash("Your password has been reset. Log in with your new password.", "success")
         return redirect(url_for("auth.login"))
     response = make_response(

@@ -3,21 +3,36 @@
 from flask import current_app, g, session
 from flask_login import login_user, logout_user
 
-from app.clients import record_security_event
-from app.models import SecurityEventKind, User
+from app.clients import client_address, client_device, record_security_event
+from app.models import SecurityEventKind, User, UserSession
 
 
 def sign_in(user: User, *, remember: bool = False) -> None:
     """Start a session for ``user`` in this browser (the caller commits)."""
-    login_user(user, remember=remember)
-    renew_csrf_token()
+    start_session(user, remember=remember)
     record_security_event(user.id, SecurityEventKind.SIGNED_IN)
 
 
 def sign_out(user: User) -> None:
-    """End this browser's session (the caller commits)."""
+    """End this browser's session, here and wherever its cookies were copied (the caller
+    commits)."""
     record_security_event(user.id, SecurityEventKind.SIGNED_OUT)
+    user.current_session.end()
+    user.current_session = None
     logout_user()
+    renew_csrf_token()
+
+
+def start_session(user: User, *, remember: bool) -> None:
+    """A new session record for this browser, its key in fresh cookies (the caller commits).
+
+    Also how a browser keeps its sign-in after a new password ended every session: its old
+    cookies, and any copy of them, stay dead.
+    """
+    user.current_session = UserSession.start(
+        user, remembered=remember, ip_address=client_address(), device=client_device()
+    )
+    login_user(user, remember=remember)
     renew_csrf_token()
 
 

@@ -33,7 +33,11 @@ ASSET_ENDPOINTS = {"static", "bootstrap.static", "main.moment_js", "profile.iden
 def record_visit():
     if request.endpoint in ASSET_ENDPOINTS or request.endpoint in PROBE_ENDPOINTS:
         return
-    if current_user.is_authenticated and current_user.record_visit():
+    if not current_user.is_authenticated:
+        return
+    # Each at most once a minute, in one commit; none when neither moved.
+    moved = [current_user.record_visit(), current_user.current_session.record_activity()]
+    if any(moved):
         db.session.commit()
 
 

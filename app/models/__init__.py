@@ -11,6 +11,7 @@ from app.models.post import (
     new_submission_key,
 )
 from app.models.security import SecurityEvent, SecurityEventKind
+from app.models.session import UserSession
 from app.models.user import (
     ABOUT_ME_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
@@ -40,6 +41,7 @@ __all__ = [
     "SecurityEvent",
     "SecurityEventKind",
     "User",
+    "UserSession",
     "delete_account",
     "is_submission_key",
     "is_valid_username",

@@ -20,6 +20,7 @@ from app.extensions import db, login
 from app.models.clock import utcnow
 from app.models.follow import Follow
 from app.models.post import Post
+from app.models.session import UserSession
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 32
@@ -62,10 +63,6 @@ def normalize_email(address: str) -> str:
     return address.lower()
 
 
-def new_session_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 @functools.cache
 def _current_hash_method() -> str:
     """The method and parameters Werkzeug's default hashing uses, e.g. ``scrypt:32768:8:1``."""
@@ -86,9 +83,6 @@ class User(UserMixin, db.Model):
     username_skeleton: so.Mapped[str | None] = so.mapped_column(sa.String(2 * USERNAME_MAX_LENGTH))
     email: so.Mapped[str] = so.mapped_column(sa.String(EMAIL_MAX_LENGTH), unique=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
-    # Part of every session's and remember-me cookie's user id (see get_id); a new value on
-    # each password change makes every cookie issued before it worthless.
-    session_token: so.Mapped[str] = so.mapped_column(sa.String(64), default=new_session_token)
     about_me: so.Mapped[str | None] = so.mapped_column(sa.String(ABOUT_ME_MAX_LENGTH))
     member_since: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_seen: so.Mapped[datetime] = so.mapped_column(default=utcnow)
@@ -118,6 +112,13 @@ class User(UserMixin, db.Model):
     posts: so.WriteOnlyMapped["Post"] = so.relationship(
         back_populates="author", passive_deletes=True
     )
+    sessions: so.WriteOnlyMapped["UserSession"] = so.relationship(
+        back_populates="user", passive_deletes=True
+    )
+
+    # The session this object was signed in or loaded through, for this request only (set by
+    # app.auth.sessions.start_session and load_user below); unannotated, so not a column.
+    current_session = None
 
     __table_args__ = (
         # Usernames are shown as typed but unique regardless of case ("Ann" and "ann" are one).
@@ -134,18 +135,19 @@ class User(UserMixin, db.Model):
         return username
 
     def get_id(self) -> str:
-        """What Flask-Login keeps in the session and remember-me cookie: id and session token."""
-        return f"{self.id}:{self.session_token}"
+        """What Flask-Login keeps in the session and remember-me cookie: the raw key of this
+        browser's session record, never the user's id (see app.models.session)."""
+        if self.current_session is None or self.current_session.key is None:
+            raise RuntimeError("No session: sign in through app.auth.sessions.sign_in().")
+        return self.current_session.key
 
-    @classmethod
-    def from_session_id(cls, session_id: str) -> "User | None":
-        user_id, _, token = session_id.partition(":")
-        if not user_id.isdecimal() or not token:
-            return None  # a cookie from before session tokens, or not ours
-        user = db.session.get(cls, int(user_id))
-        if user is None or not secrets.compare_digest(user.session_token, token):
-            return None
-        return user
+    # UserMixin compares get_id(), which here names a browser's session, not the account.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, User):
+            return NotImplemented
+        return self is other or (self.id is not None and self.id == other.id)
+
+    __hash__ = object.__hash__
 
     # Lookups -----------------------------------------------------------------------------
 
@@ -213,9 +215,10 @@ class User(UserMixin, db.Model):
         self.email = normalize_email(address)
 
     def set_password(self, password: str) -> None:
-        """Change the password, which logs out every session and kills every reset link."""
+        """Change the password, which ends every session and kills every reset link."""
         self.password_hash = generate_password_hash(password)
-        self.session_token = new_session_token()
+        if self.id is not None:  # a new account has no sessions yet
+            UserSession.end_all_for(self.id)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -365,5 +368,16 @@ class User(UserMixin, db.Model):
 
 
 @login.user_loader
-def load_user(session_id: str) -> User | None:
-    return User.from_session_id(session_id)
+def load_user(session_key: str) -> User | None:
+    """The user of the live session a cookie names (a cookie from before server-side sessions,
+    ``id:token``, names none)."""
+    user_session = UserSession.find(session_key)
+    if user_session is None:
+        return None
+    if user_session.has_expired():
+        user_session.end()
+        db.session.commit()  # refused for good, whatever the rest of this request does
+        return None
+    user = user_session.user
+    user.current_session = user_session
+    return user

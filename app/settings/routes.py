@@ -9,13 +9,19 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
-from app.auth.sessions import sign_out
+from app.auth.sessions import sign_out, start_session
 from app.avatars import AvatarSource
 from app.clients import record_security_event
 from app.extensions import db
-from app.models import USERNAME_RESERVATION, SecurityEventKind, delete_account
+from app.models import (
+    USERNAME_RESERVATION,
+    SecurityEvent,
+    SecurityEventKind,
+    UserSession,
+    delete_account,
+)
 from app.settings.export import account_data_json
 from app.settings.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
 
@@ -61,16 +67,58 @@ def password():
             form.current_password.errors.append("That is not your current password.")
         else:
             user = current_user._get_current_object()
-            user.set_password(form.password.data)
+            remembered = user.current_session.remembered
+            user.set_password(form.password.data)  # ends every session, this one too
             record_security_event(user.id, SecurityEventKind.PASSWORD_CHANGED)
+            # This browser stays signed in under a new key: a copy of its old cookies, perhaps
+            # the reason for the change, dies with the other sessions.
+            start_session(user, remember=remembered)
             db.session.commit()
-            # The new session token logged out every session, this one too: renew it here,
-            # with a new remember-me cookie if this browser had one.
-            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
-            login_user(user, remember=remembered)
             flash("Your password has been changed. Other sessions were logged out.", "success")
             return redirect(url_for("settings.password"))
     return render_template("settings/password.html", title="Password", form=form)
+
+
+@bp.get("/settings/sessions")
+def sessions():
+    return render_template(
+        "settings/sessions.html",
+        title="Sessions",
+        user_sessions=UserSession.live_for(current_user.id),
+        this_session_id=current_user.current_session.id,
+        events=SecurityEvent.recent_for(current_user.id),
+    )
+
+
+@bp.post("/settings/sessions/<id:session_id>/end")
+def end_session(session_id: int):
+    # Another account's session is as unknown here as one that does not exist.
+    user_session = db.first_or_404(
+        sa.select(UserSession).where(
+            UserSession.id == session_id, UserSession.user_id == current_user.id
+        )
+    )
+    if user_session.id == current_user.current_session.id:
+        flash("This is the session you are using: log out to end it.", "warning")
+        return redirect(url_for("settings.sessions"))
+    user_session.end()
+    record_security_event(current_user.id, SecurityEventKind.SESSION_ENDED)
+    db.session.commit()
+    flash("That session has been ended: its device is signed out.", "success")
+    return redirect(url_for("settings.sessions"))
+
+
+@bp.post("/settings/sessions/end-others")
+def end_other_sessions():
+    user = current_user._get_current_object()
+    ended = UserSession.end_all_for(user.id, keep=user.current_session)
+    record_security_event(user.id, SecurityEventKind.OTHER_SESSIONS_ENDED)
+    db.session.commit()
+    if ended:
+        flash("Every other session has been ended: only this device is signed in.", "success")
+    else:
+        flash("There were no other sessions: only this device is signed in.", "info")
+    return redirect(url_for("settings.sessions"))
 
 
 @bp.get("/settings/export")

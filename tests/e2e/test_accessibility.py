@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import Post, User
 from tests.e2e.conftest import new_context, npm_file
 from tests.e2e.test_journeys import log_in, register, tab_to
+from tests.helpers import start_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.a11y]
 
@@ -106,6 +107,7 @@ SCREENS = [
     Screen("edit profile", "/settings/profile", (MEMBER,)),
     Screen("edit profile, sent empty", "/settings/profile", (MEMBER,), send_empty_form),
     Screen("change password", "/settings/password", (MEMBER,)),
+    Screen("sessions", "/settings/sessions", (MEMBER,)),
     Screen("export", "/settings/export", (MEMBER,)),
     Screen("delete account", "/settings/delete", (MEMBER,)),
     Screen("delete account, sent empty", "/settings/delete", (MEMBER,), send_empty_form),
@@ -123,9 +125,11 @@ SCREENS = [
 
 @pytest.fixture
 def site(app, make_user) -> dict[str, str]:
-    """ann (the member) and bob follow each other and have posts; what the paths name."""
-    make_user("ann", about_me="Reads a lot.", posts=2)
+    """ann (the member, signed in on another device too) and bob follow each other and have
+    posts; what the paths name."""
+    ann_id = make_user("ann", about_me="Reads a lot.", posts=2)
     make_user("bob", about_me="Bob writes about birds.", posts=3)
+    start_session(app, ann_id)  # ann on another device too: the sessions page can end one
     with app.app_context():
         ann = db.session.scalar(sa.select(User).where(User.username == "ann"))
         bob = db.session.scalar(sa.select(User).where(User.username == "bob"))

@@ -8,6 +8,7 @@ from playwright.sync_api import Locator, Page, expect
 from app.email import background
 from app.extensions import mail
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import new_context
 
 pytestmark = pytest.mark.e2e
 
@@ -340,7 +341,35 @@ def test_12_a_post_form_sent_twice_makes_one_post(page, screenshot):
     screenshot(page, "12-post-sent-twice")
 
 
-def test_13_delete_the_account_from_settings(page, make_user, screenshot):
+def test_13_end_another_session_from_the_sessions_page(
+    browser, server, moment_js, page, make_user, screenshot
+):
+    make_user("ann")
+    laptop = new_context(browser, server, moment_js)
+    other = laptop.new_page()
+    log_in(other, "ann")
+    signed_in_as(other, "ann")
+    log_in(page, "ann")
+
+    page.goto("/settings/sessions")
+    sessions = page.locator(".session-entry")
+    expect(sessions).to_have_count(2)
+    this_device = sessions.filter(has_text="This device")
+    expect(this_device).to_have_count(1)
+    expect(this_device.get_by_role("button", name="End session")).to_have_count(0)
+    screenshot(page, "13-sessions")
+    sessions.filter(has_not_text="This device").get_by_role("button", name="End session").click()
+    expect(page.get_by_text("That session has been ended")).to_be_visible()
+    expect(sessions).to_have_count(1)
+
+    other.reload()
+    expect(other.locator("nav")).not_to_contain_text("Signed in as")
+    other.goto("/settings/profile")
+    expect(other).to_have_url(re.compile(r"/auth/login\?next="))
+    laptop.close()
+
+
+def test_14_delete_the_account_from_settings(page, make_user, screenshot):
     make_user("ann", posts=2)
     log_in(page, "ann")
     page.goto("/settings/profile")
@@ -353,7 +382,7 @@ def test_13_delete_the_account_from_settings(page, make_user, screenshot):
     expect(page.get_by_text("Type your username, ann, to confirm.")).to_be_visible()
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_label("Type your username to confirm").fill("ann")
-    screenshot(page, "13-delete-account")
+    screenshot(page, "14-delete-account")
     page.get_by_role("button", name="Delete my account").click()
     expect(page.get_by_text("Your account and everything in it have been deleted.")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
