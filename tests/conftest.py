@@ -127,7 +127,9 @@ def ctx(app: Flask) -> Iterator[None]:
 
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., int]:
-    """Insert a user (and ``posts`` posts by them) in a context of its own; return the id."""
+    """Insert a user (and ``posts`` posts by them) in a context of its own; return the id.
+
+    Users have confirmed their address unless ``confirmed=False``."""
 
     def make_user(
         username: str = "ann",
@@ -136,9 +138,12 @@ def make_user(app: Flask) -> Callable[..., int]:
         password: str = PASSWORD,
         about_me: str | None = None,
         posts: int = 0,
+        confirmed: bool = True,
     ) -> int:
         with app.app_context():
             user = User(username=username, about_me=about_me, posts_count=posts)
+            if confirmed:
+                user.confirm_email()
             user.set_email(email or f"{username.lower()}@example.com")
             user.password_hash = password_hash(password)
             db.session.add(user)

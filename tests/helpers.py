@@ -46,7 +46,8 @@ def post_form(body: str) -> dict[str, str]:
 
 
 def app_with_users(config: type, *usernames: str):
-    """An app of its own, built from ``config``, with tables and these users (password PASSWORD).
+    """An app of its own, built from ``config``, with tables and these users (password PASSWORD,
+    address confirmed).
 
     For tests that need settings the shared ``app`` fixture does not have.
     """
@@ -61,6 +62,7 @@ def app_with_users(config: type, *usernames: str):
         for name in usernames:
             user = User(username=name, password_hash=password_hash(PASSWORD))
             user.set_email(f"{name}@example.com")
+            user.confirm_email()
             db.session.add(user)
         db.session.commit()
     return app

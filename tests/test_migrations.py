@@ -176,3 +176,14 @@ def test_submission_keys_migration_keeps_posts_and_enforces_one_key_per_author(m
     with db.engine.connect() as connection:
         bodies = connection.scalars(sa.select(POSTS.c.body).order_by(POSTS.c.id)).all()
     assert bodies == ["a1", "a2", "k", "k"]
+
+
+def test_email_confirmation_migration_counts_existing_accounts_as_confirmed(migrated_app):
+    upgrade(revision="c92b1aa17caf")
+    insert_user("ann", session_token="one")
+    upgrade()
+    with db.engine.connect() as connection:
+        row = connection.execute(
+            sa.text('SELECT member_since, email_confirmed_at FROM "user"')
+        ).one()
+    assert row.email_confirmed_at == row.member_since
