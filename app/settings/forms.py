@@ -1,7 +1,7 @@
 from wtforms import PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.auth.forms import PASSWORD_MAX_LENGTH, new_password_fields
+from app.auth.forms import PASSWORD_MAX_LENGTH, email_field, new_password_fields
 from app.forms import Form, no_control_characters, normalize_text, username_field
 from app.models import ABOUT_ME_MAX_LENGTH, User
 
@@ -38,3 +38,9 @@ class ChangePasswordForm(Form):
     current_password = current_password_field()
     password, confirm_password = new_password_fields("New password")
     submit = SubmitField("Change password")
+
+
+class ChangeEmailForm(Form):
+    email = email_field("New email address")
+    current_password = current_password_field()
+    submit = SubmitField("Send me a confirmation link")
