@@ -22,9 +22,7 @@ def users(app) -> list[User]:
         return db.session.scalars(sa.select(User)).all()
 
 
-def test_without_confirmation_register_creates_the_account_logs_in_and_stores_a_normalised_email(
-    app, client
-):
+def test_register_without_confirmation_signs_in_and_stores_a_normalised_email(app, client):
     app.config["REQUIRE_EMAIL_CONFIRMATION"] = False
     response = client.post("/auth/register", data=GOOD_REGISTRATION, follow_redirects=True)
     assert response.request.path == "/"
