@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.email import background
-from app.extensions import db, limiter
+from app.extensions import db, limiter, mail
 from app.models import Post, User, utcnow
 from config import TestingConfig
 
@@ -163,6 +163,13 @@ def make_user(app: Flask) -> Callable[..., int]:
             return user.id
 
     return make_user
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Iterator[list]:
+    """Every mail the app sends during the test (call ``wait_for_mail()`` before looking)."""
+    with mail.record_messages() as messages:
+        yield messages
 
 
 @pytest.fixture

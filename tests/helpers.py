@@ -10,6 +10,7 @@ import time
 import pytest
 import redis
 
+from app.email import background
 from app.models import new_submission_key
 
 
@@ -66,6 +67,16 @@ def app_with_users(config: type, *usernames: str):
             db.session.add(user)
         db.session.commit()
     return app
+
+
+def wait_for_mail() -> None:
+    """Mail goes out from one background thread, in order: wait for what is queued."""
+    background.submit(lambda: None).result(timeout=10)
+
+
+def link_in(message, route: str) -> str:
+    """The path of the first link to ``route`` (e.g. ``/auth/confirm``) in a mail's text."""
+    return re.search(rf"https?://[^/\s]+({re.escape(route)}/\S+)", message.body).group(1)
 
 
 def free_port() -> int:

@@ -8,11 +8,10 @@ import pytest
 import sqlalchemy as sa
 from itsdangerous.timed import TimestampSigner
 
-from app.email import background
-from app.extensions import db, mail
+from app.extensions import db
 from app.models import Post, SecurityEvent, SecurityEventKind, User
 from tests.conftest import PASSWORD
-from tests.helpers import field_value, post_form, text_of
+from tests.helpers import field_value, link_in, post_form, text_of, wait_for_mail
 
 INVALID_LINK = "That confirmation link is invalid, expired or already used."
 UNCONFIRMED = "Confirm your email address first"
@@ -25,21 +24,6 @@ def registration(username: str, email: str) -> dict[str, str]:
         "password": PASSWORD,
         "confirm_password": PASSWORD,
     }
-
-
-def wait_for_mail() -> None:
-    background.submit(lambda: None).result(timeout=10)
-
-
-@pytest.fixture
-def outbox(app):
-    with mail.record_messages() as messages:
-        yield messages
-
-
-def link_in(message, route: str) -> str:
-    """The path of the first link to ``route`` in the mail's text."""
-    return re.search(rf"https?://[^/\s]+({re.escape(route)}/\S+)", message.body).group(1)
 
 
 def register(client, username: str = "ann", email: str = "ann@example.com"):
