@@ -78,16 +78,24 @@ def test_register_refuses_a_username_or_email_taken_in_any_case(
     assert len(users(app)) == 1
 
 
+@pytest.mark.parametrize(
+    ("confirmation", "message"),
+    [
+        (True, "That username was just taken."),
+        (False, "That username or email address was just taken."),
+    ],
+)
 def test_register_race_lost_at_the_unique_index_is_a_form_error(
-    app, client, make_user, monkeypatch
+    app, client, make_user, monkeypatch, confirmation, message
 ):
+    app.config["REQUIRE_EMAIL_CONFIRMATION"] = confirmation
     make_user("ann")
     # The other registration commits between this form's check and its insert.
     monkeypatch.setattr(User, "username_taken", classmethod(lambda cls, name, **kw: False))
     data = GOOD_REGISTRATION | {"username": "ANN"}
     response = client.post("/auth/register", data=data)
     assert response.status_code == 200
-    assert "That username or email address was just taken." in text_of(response)
+    assert message in text_of(response)
     assert [user.username for user in users(app)] == ["ann"]
 
 

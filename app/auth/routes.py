@@ -71,7 +71,9 @@ def register():
         if current_app.config["REQUIRE_EMAIL_CONFIRMATION"]:
             return register_unconfirmed(form, user)
         db.session.add(user)
-        if commit_new_account(form):
+        if not commit_new_account():
+            form.username.errors.append("That username or email address was just taken.")
+        else:
             sign_in(user)
             db.session.commit()
             flash(f"Welcome to Microblog, {user.username}!", "success")
@@ -86,23 +88,23 @@ def register_unconfirmed(form: RegistrationForm, user: User):
         run_in_background(send_registration_attempt_notice, user.email, link_base())
     else:
         db.session.add(user)
-        if commit_new_account(form):
+        if commit_new_account():
             run_in_background(send_email_confirmation, user.id, link_base())
         elif User.email_taken(user.email):  # the address went to someone else meanwhile
             run_in_background(send_registration_attempt_notice, user.email, link_base())
         else:
+            form.username.errors.append("That username was just taken. Please choose another.")
             return render_template("auth/register.html", title="Register", form=form)
     return redirect(url_for("auth.check_inbox"))
 
 
-def commit_new_account(form: RegistrationForm) -> bool:
-    """Commit the account added to the session; False (with a form error) if the name went to
-    someone else between the form's check and this insert."""
+def commit_new_account() -> bool:
+    """Commit the account added to the session; False if its name or address went to someone
+    else between the form's check and this insert (the unique indexes decide)."""
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        form.username.errors.append("That username or email address was just taken.")
         return False
     return True
 
