@@ -104,6 +104,12 @@ class Config:
 
     # How long a password reset link works, in seconds.
     PASSWORD_RESET_MAX_AGE = env_int("PASSWORD_RESET_MAX_AGE", 3600)
+    # New accounts confirm their address by a mailed link before they can post or follow, and
+    # registering answers alike whether or not the address has an account. Off: new accounts
+    # are signed in and act at once, and registering says when an address is taken.
+    REQUIRE_EMAIL_CONFIRMATION = env_flag("REQUIRE_EMAIL_CONFIRMATION", True)
+    # How long a link that confirms an address (a new account's or a changed one) works, seconds.
+    EMAIL_CONFIRMATION_MAX_AGE = env_int("EMAIL_CONFIRMATION_MAX_AGE", 2 * 24 * 3600)
     # Scheme, host and path prefix for links in mails, e.g. https://microblog.example. Without
     # it (or SERVER_NAME) links follow the request's Host header, which a client controls.
     APP_BASE_URL = os.environ.get("APP_BASE_URL", "").rstrip("/")
@@ -144,6 +150,10 @@ class Config:
     RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "10 per hour")  # per client
     RESET_EMAIL_RATE_LIMIT = os.environ.get("RESET_EMAIL_RATE_LIMIT", "3 per hour")
     POST_RATE_LIMIT = os.environ.get("POST_RATE_LIMIT", "30 per minute")  # per user
+    # Mails an account can ask for: confirmation links resent, and email changes (each mails a
+    # link to an address the user names).
+    CONFIRMATION_RESEND_RATE_LIMIT = os.environ.get("CONFIRMATION_RESEND_RATE_LIMIT", "3 per hour")
+    EMAIL_CHANGE_RATE_LIMIT = os.environ.get("EMAIL_CHANGE_RATE_LIMIT", "5 per hour")
 
     # Proxies in front of the app (each adds one X-Forwarded-For entry). Rate limits count per
     # client address, so behind a proxy this must be set or every client looks the same.
@@ -206,6 +216,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     WTF_CSRF_ENABLED = False
     POSTS_PER_PAGE = 10
+    REQUIRE_EMAIL_CONFIRMATION = True  # whatever .env says: tests that need it off say so
     LOG_FORMAT = "text"  # whatever .env says: test output stays readable
 
 

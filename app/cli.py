@@ -65,6 +65,7 @@ def seed_command(
                 "password_hash": password_hash,
                 "about_me": fake.sentence(nb_words=12),
                 "member_since": joined,
+                "email_confirmed_at": joined,  # demo users can post and follow at once
                 "last_seen": joined + rng.random() * (now - joined),
             }
         )

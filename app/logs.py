@@ -22,8 +22,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # What nginx's $request_id, UUIDs and tracing ids look like. Anything else (overlong values,
 # quotes, control characters that could forge log lines) is replaced by an id of our own.
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-# Paths that carry a secret (a live password reset token): the log gets the route instead.
-SECRET_PATH_ENDPOINTS = {"auth.reset_password"}
+# Paths that carry a secret (a live reset or confirmation token): the log gets the route instead.
+SECRET_PATH_ENDPOINTS = {"auth.reset_password", "auth.confirm_email", "auth.confirm_email_change"}
 
 
 def json_formatter() -> JsonFormatter:

@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.email import background
-from app.extensions import db, limiter
+from app.extensions import db, limiter, mail
 from app.models import Post, User, utcnow
 from app.models import clock as app_clock
 from config import TestingConfig
@@ -149,7 +149,9 @@ def ctx(app: Flask) -> Iterator[None]:
 
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., int]:
-    """Insert a user (and ``posts`` posts by them) in a context of its own; return the id."""
+    """Insert a user (and ``posts`` posts by them) in a context of its own; return the id.
+
+    Users have confirmed their address unless ``confirmed=False``."""
 
     def make_user(
         username: str = "ann",
@@ -158,9 +160,12 @@ def make_user(app: Flask) -> Callable[..., int]:
         password: str = PASSWORD,
         about_me: str | None = None,
         posts: int = 0,
+        confirmed: bool = True,
     ) -> int:
         with app.app_context():
             user = User(username=username, about_me=about_me, posts_count=posts)
+            if confirmed:
+                user.confirm_email()
             user.set_email(email or f"{username.lower()}@example.com")
             user.password_hash = password_hash(password)
             db.session.add(user)
@@ -180,6 +185,13 @@ def make_user(app: Flask) -> Callable[..., int]:
             return user.id
 
     return make_user
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Iterator[list]:
+    """Every mail the app sends during the test (call ``wait_for_mail()`` before looking)."""
+    with mail.record_messages() as messages:
+        yield messages
 
 
 @pytest.fixture

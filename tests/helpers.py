@@ -10,6 +10,7 @@ import time
 import pytest
 import redis
 
+from app.email import background
 from app.models import new_submission_key
 
 
@@ -46,7 +47,8 @@ def post_form(body: str) -> dict[str, str]:
 
 
 def app_with_users(config: type, *usernames: str):
-    """An app of its own, built from ``config``, with tables and these users (password PASSWORD).
+    """An app of its own, built from ``config``, with tables and these users (password PASSWORD,
+    address confirmed).
 
     For tests that need settings the shared ``app`` fixture does not have.
     """
@@ -61,6 +63,7 @@ def app_with_users(config: type, *usernames: str):
         for name in usernames:
             user = User(username=name, password_hash=password_hash(PASSWORD))
             user.set_email(f"{name}@example.com")
+            user.confirm_email()
             db.session.add(user)
         db.session.commit()
     return app
@@ -86,6 +89,16 @@ def signed_in_client(app, user_id: int = 1):
         session["_user_id"] = key
         session["_fresh"] = True
     return client
+
+
+def wait_for_mail() -> None:
+    """Mail goes out from one background thread, in order: wait for what is queued."""
+    background.submit(lambda: None).result(timeout=10)
+
+
+def link_in(message, route: str) -> str:
+    """The path of the first link to ``route`` (e.g. ``/auth/confirm``) in a mail's text."""
+    return re.search(rf"https?://[^/\s]+({re.escape(route)}/\S+)", message.body).group(1)
 
 
 def free_port() -> int:

@@ -25,6 +25,7 @@ def test_seed_adds_valid_users_who_can_log_in_and_their_posts(app, client):
         assert sum(user.followers_count for user in users) == 20
         assert all(re.fullmatch(USERNAME_PATTERN, user.username) for user in users)
         assert all(3 <= len(user.username) <= 32 for user in users)
+        assert all(user.email_confirmed for user in users)  # demo users can post at once
         assert all(len(post.body) <= 280 for post in db.session.scalars(sa.select(Post)))
         username = users[0].username
     response = client.post("/auth/login", data={"username": username, "password": "microblog"})

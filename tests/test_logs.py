@@ -187,11 +187,14 @@ def test_healthy_probes_are_not_logged_but_failing_ones_are(build_app, log_lines
     assert (request["path"], request["status"]) == ("/readyz", 503)
 
 
-def test_a_password_reset_token_stays_out_of_the_log(build_app, log_lines):
+@pytest.mark.parametrize(
+    "route", ["/auth/reset_password", "/auth/confirm", "/auth/confirm_email_change"]
+)
+def test_a_token_in_a_path_stays_out_of_the_log(build_app, log_lines, route):
     client = build_app().test_client()
-    client.get("/auth/reset_password/secret-token-value")
+    client.get(f"{route}/secret-token-value")
     line = request_lines(log_lines())[-1]
-    assert line["path"] == "/auth/reset_password/<token>"
+    assert line["path"] == f"{route}/<token>"
     assert "secret-token-value" not in json.dumps(log_lines())
 
 

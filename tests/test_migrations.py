@@ -265,3 +265,14 @@ def test_look_alike_migration_keys_existing_names_and_keeps_the_oldest_of_look_a
                 last_seen=now,
             )
         )
+
+
+def test_email_confirmation_migration_counts_existing_accounts_as_confirmed(migrated_app):
+    upgrade(revision="c92b1aa17caf")
+    insert_user("ann", session_token="one")
+    upgrade()
+    with db.engine.connect() as connection:
+        row = connection.execute(
+            sa.text('SELECT member_since, email_confirmed_at FROM "user"')
+        ).one()
+    assert row.email_confirmed_at == row.member_since

@@ -7,25 +7,13 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from app.auth.email import describe_duration
-from app.email import background
 from app.extensions import db, mail
 from app.models import User
 from tests.conftest import PASSWORD
-from tests.helpers import field_value, links_in, text_of
+from tests.helpers import field_value, links_in, text_of, wait_for_mail
 
 NEW_PASSWORD = "a brand new passphrase"
 INVALID_LINK = "That password reset link is invalid, expired or already used."
-
-
-def wait_for_mail() -> None:
-    """Mail goes out from one background thread, in order: wait for what is queued."""
-    background.submit(lambda: None).result(timeout=10)
-
-
-@pytest.fixture
-def outbox(app):
-    with mail.record_messages() as messages:
-        yield messages
 
 
 def request_reset(client, email: str, **kwargs):

@@ -1,3 +1,4 @@
+from flask import current_app
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
@@ -14,9 +15,9 @@ from app.models import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH, User
 PASSWORD_MAX_LENGTH = 128
 
 
-def email_field() -> EmailField:
+def email_field(label: str = "Email") -> EmailField:
     return EmailField(
-        "Email",
+        label,
         filters=[strip],
         validators=[DataRequired(), no_control_characters, Length(max=EMAIL_MAX_LENGTH), Email()],
         render_kw={"autocomplete": "email"},
@@ -52,6 +53,10 @@ class RegistrationForm(Form):
         check_username_available(field.data)
 
     def validate_email(self, field: EmailField) -> None:
+        # With confirmation required, a taken address gets the same answer as a free one (its
+        # owner gets a mail instead): which addresses have accounts is nobody's business.
+        if current_app.config["REQUIRE_EMAIL_CONFIRMATION"]:
+            return
         if User.email_taken(field.data):
             raise ValidationError("An account with that email address already exists.")
 

@@ -1,6 +1,7 @@
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -10,14 +11,20 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app.auth.email import send_password_reset
+from app.auth.confirmation import awaiting_confirmation
+from app.auth.email import (
+    send_email_changed_notice,
+    send_email_confirmation,
+    send_password_reset,
+    send_registration_attempt_notice,
+)
 from app.auth.forms import (
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
     ResetPasswordRequestForm,
 )
-from app.auth.sessions import sign_in, sign_out
+from app.auth.sessions import sign_in, sign_out, signed_in_user
 from app.clients import record_security_event
 from app.email import link_base, run_in_background
 from app.extensions import config_limit, db, limiter
@@ -45,6 +52,11 @@ def login_failed(response) -> bool:
     return response.status_code != 302  # a successful login redirects
 
 
+@bp.app_context_processor
+def confirmation_state() -> dict[str, object]:
+    return {"awaiting_confirmation": awaiting_confirmation}
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(config_limit("REGISTER_RATE_LIMIT"), methods=["POST"])
 def register():
@@ -54,13 +66,12 @@ def register():
     if form.validate_on_submit():
         user = User(username=form.username.data)
         user.set_email(form.email.data)
+        # Hashed before the address is looked at, so a taken one takes as long as a free one.
         user.set_password(form.password.data)
+        if current_app.config["REQUIRE_EMAIL_CONFIRMATION"]:
+            return register_unconfirmed(form, user)
         db.session.add(user)
-        try:
-            db.session.commit()
-        except sa.exc.IntegrityError:
-            # Someone took the name or address between the form's check and this insert.
-            db.session.rollback()
+        if not commit_new_account():
             form.username.errors.append("That username or email address was just taken.")
         else:
             sign_in(user)
@@ -68,6 +79,115 @@ def register():
             flash(f"Welcome to Microblog, {user.username}!", "success")
             return redirect(url_for("main.index"))
     return render_template("auth/register.html", title="Register", form=form)
+
+
+def register_unconfirmed(form: RegistrationForm, user: User):
+    """Create the account unconfirmed and mail it a link; for a taken address create nothing and
+    tell its owner. Both answer with the same redirect to the same page."""
+    if User.email_taken(user.email):
+        run_in_background(send_registration_attempt_notice, user.email, link_base())
+    else:
+        db.session.add(user)
+        if commit_new_account():
+            run_in_background(send_email_confirmation, user.id, link_base())
+        elif User.email_taken(user.email):  # the address went to someone else meanwhile
+            run_in_background(send_registration_attempt_notice, user.email, link_base())
+        else:
+            form.username.errors.append("That username was just taken. Please choose another.")
+            return render_template("auth/register.html", title="Register", form=form)
+    return redirect(url_for("auth.check_inbox"))
+
+
+def commit_new_account() -> bool:
+    """Commit the account added to the session; False if its name or address went to someone
+    else between the form's check and this insert (the unique indexes decide)."""
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+@bp.get("/check_inbox")
+def check_inbox():
+    return render_template("auth/check_inbox.html", title="Check your inbox")
+
+
+@bp.get("/confirm/<token>")
+def confirm_email(token: str):
+    user = User.from_email_confirmation_token(token)
+    if user is None:
+        flash(
+            "That confirmation link is invalid, expired or already used. If your address is "
+            "not confirmed yet, log in and ask for a new link.",
+            "warning",
+        )
+        response = redirect(url_for("main.index"))
+    else:
+        user.confirm_email()
+        record_security_event(user.id, SecurityEventKind.EMAIL_CONFIRMED)
+        sign_in(user)
+        db.session.commit()
+        flash(f"Your email address is confirmed. Welcome to Microblog, {user.username}!", "success")
+        response = redirect(url_for("main.index"))
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this URL
+    return response
+
+
+@bp.post("/confirm/resend")
+@login_required
+@limiter.limit(
+    config_limit("CONFIRMATION_RESEND_RATE_LIMIT"), methods=["POST"], key_func=signed_in_user
+)
+def resend_confirmation():
+    if current_user.email_confirmed:
+        flash("Your email address is already confirmed.", "info")
+    else:
+        run_in_background(send_email_confirmation, current_user.id, link_base())
+        flash(
+            f"A new confirmation link is on its way to {current_user.email}. "
+            "Check your inbox (and spam folder).",
+            "info",
+        )
+    return redirect(url_for("main.index"))
+
+
+@bp.get("/confirm_email_change/<token>")
+def confirm_email_change(token: str):
+    destination = url_for("settings.email" if current_user.is_authenticated else "auth.login")
+    found = User.from_email_change_token(token)
+    if found is None:
+        flash("That email change link is invalid, expired or already used.", "warning")
+    else:
+        user, new_address = found
+        old_address = user.email
+        if move_account(user, new_address):
+            run_in_background(send_email_changed_notice, user.username, old_address, new_address)
+            flash(f"Your email address is now {new_address}.", "success")
+        else:
+            flash(
+                f"{new_address} belongs to another account, so your address was not changed. "
+                "Choose another one in your settings.",
+                "warning",
+            )
+    response = redirect(destination)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this URL
+    return response
+
+
+def move_account(user: User, new_address: str) -> bool:
+    """Give ``user`` the address and commit; False if another account has it."""
+    if User.email_taken(new_address):
+        return False
+    try:
+        user.change_email(new_address)
+        record_security_event(user.id, SecurityEventKind.EMAIL_CHANGED)
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # the unique index has the final word: it was taken meanwhile
+        return False
+    return True
 
 
 @bp.route("/login", methods=["GET", "POST"])

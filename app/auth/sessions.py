@@ -1,7 +1,7 @@
 """Signing in and out: the one place that starts and ends a browser's session."""
 
 from flask import current_app, g, session
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from app.clients import client_address, client_device, record_security_event
 from app.models import SecurityEventKind, User, UserSession
@@ -42,3 +42,9 @@ def renew_csrf_token() -> None:
     field_name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     session.pop(field_name, None)
     g.pop(field_name, None)
+
+
+def signed_in_user() -> str:
+    """The rate-limit key of the signed-in user, for limits that follow an account, not an
+    address."""
+    return f"user:{current_user.id}"

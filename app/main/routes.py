@@ -13,6 +13,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
+from app.auth.confirmation import confirmed_required
 from app.extensions import config_limit, db, limiter, login, moment
 from app.health.routes import PROBE_ENDPOINTS
 from app.main.forms import NewPostForm, PostForm
@@ -48,6 +49,7 @@ def poster() -> str:
 @bp.route("/index", methods=["GET", "POST"])
 @bp.route("/", methods=["GET", "POST"])  # registered first, so url_for() builds "/"
 @limiter.limit(config_limit("POST_RATE_LIMIT"), methods=["POST"], key_func=poster)
+@confirmed_required
 def index():
     if not current_user.is_authenticated:
         if request.method == "POST":
@@ -104,6 +106,7 @@ def post(post_id: int):
 
 @bp.route("/post/<id:post_id>/edit", methods=["GET", "POST"])
 @login_required
+@confirmed_required
 def edit_post(post_id: int):
     post = own_post_or_403(post_id)
     form = PostForm()

@@ -103,6 +103,8 @@ class User(UserMixin, db.Model):
         default=AvatarSource.GENERATED,
         server_default=AvatarSource.GENERATED.value,
     )
+    # When the owner proved the address is theirs (a link mailed to it); None until then.
+    email_confirmed_at: so.Mapped[datetime | None]
     # Stored counts, changed in the same transaction as the rows they count (see follow(),
     # publish() and delete_post()), so showing them costs nothing whatever the site's size.
     posts_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
@@ -214,6 +216,18 @@ class User(UserMixin, db.Model):
     def set_email(self, address: str) -> None:
         self.email = normalize_email(address)
 
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    def confirm_email(self) -> None:
+        self.email_confirmed_at = utcnow()
+
+    def change_email(self, address: str) -> None:
+        """Move the account to ``address``, which the owner just proved is theirs."""
+        self.set_email(address)
+        self.confirm_email()
+
     def set_password(self, password: str) -> None:
         """Change the password, which ends every session and kills every reset link."""
         self.password_hash = generate_password_hash(password)
@@ -252,6 +266,63 @@ class User(UserMixin, db.Model):
             return None
         user = db.session.get(cls, user_id)
         if user is None or not secrets.compare_digest(user._password_fingerprint(), fingerprint):
+            return None
+        return user
+
+    # Email tokens. Each is bound to the address it was made for, so a used one (the address
+    # confirmed, or changed) or one made before another change is worthless.
+
+    @staticmethod
+    def _email_serializer(purpose: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+
+    @staticmethod
+    def _load_email_token(purpose: str, token: str) -> dict | None:
+        max_age = current_app.config["EMAIL_CONFIRMATION_MAX_AGE"]
+        try:
+            payload = User._email_serializer(purpose).loads(token, max_age=max_age)
+        except BadData:
+            return None
+        return payload if isinstance(payload, dict) else None
+
+    def email_confirmation_token(self) -> str:
+        return self._email_serializer("email-confirmation").dumps(
+            {"user": self.id, "email": self.email}
+        )
+
+    @classmethod
+    def from_email_confirmation_token(cls, token: str) -> "User | None":
+        """The user whose still unconfirmed address the token was made for, if genuine and fresh."""
+        payload = cls._load_email_token("email-confirmation", token)
+        user = cls._owner_of_email_token(payload, "email")
+        if user is None or user.email_confirmed:
+            return None
+        return user
+
+    def email_change_token(self, new_address: str) -> str:
+        payload = {"user": self.id, "old": self.email, "new": normalize_email(new_address)}
+        return self._email_serializer("email-change").dumps(payload)
+
+    @classmethod
+    def from_email_change_token(cls, token: str) -> "tuple[User, str] | None":
+        """The user and the new address the token asks for, while the old one is still theirs."""
+        payload = cls._load_email_token("email-change", token)
+        user = cls._owner_of_email_token(payload, "old")
+        new_address = payload.get("new") if user is not None else None
+        if not isinstance(new_address, str):
+            return None
+        return user, new_address
+
+    @classmethod
+    def _owner_of_email_token(cls, payload: dict | None, address_key: str) -> "User | None":
+        """The token's user, if the address it names is still the account's."""
+        if payload is None:
+            return None
+        user_id, address = payload.get("user"), payload.get(address_key)
+        if type(user_id) is not int or not isinstance(address, str):
+            return None
+        user = db.session.get(cls, user_id)
+        if user is None or not secrets.compare_digest(user.email.encode(), address.encode()):
             return None
         return user
 

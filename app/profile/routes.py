@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from app.auth.confirmation import confirmed_required
 from app.avatars import AVATAR_KEY_LENGTH, identicon_svg
 from app.extensions import db
 from app.models import User, is_valid_username
@@ -113,12 +114,14 @@ def change_following(username: str, *, follow: bool):
 
 @bp.post("/follow/<username>")
 @login_required
+@confirmed_required
 def follow(username: str):
     return change_following(username, follow=True)
 
 
 @bp.post("/unfollow/<username>")
 @login_required
+@confirmed_required
 def unfollow(username: str):
     return change_following(username, follow=False)
 

@@ -2,7 +2,7 @@ from wtforms import PasswordField, RadioField, StringField, SubmitField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.auth.forms import PASSWORD_MAX_LENGTH, new_password_fields
+from app.auth.forms import PASSWORD_MAX_LENGTH, email_field, new_password_fields
 from app.avatars import AvatarSource, gravatar_enabled
 from app.forms import (
     Form,
@@ -61,6 +61,12 @@ class ChangePasswordForm(Form):
     current_password = current_password_field()
     password, confirm_password = new_password_fields("New password")
     submit = SubmitField("Change password")
+
+
+class ChangeEmailForm(Form):
+    email = email_field("New email address")
+    current_password = current_password_field()
+    submit = SubmitField("Send me a confirmation link")
 
 
 class DeleteAccountForm(Form):

@@ -11,19 +11,22 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app.auth.sessions import sign_out, start_session
+from app.auth.email import send_email_change_link
+from app.auth.sessions import sign_out, signed_in_user, start_session
 from app.avatars import AvatarSource
 from app.clients import record_security_event
-from app.extensions import db
+from app.email import link_base, run_in_background
+from app.extensions import config_limit, db, limiter
 from app.models import (
     USERNAME_RESERVATION,
     SecurityEvent,
     SecurityEventKind,
     UserSession,
     delete_account,
+    normalize_email,
 )
 from app.settings.export import account_data_json
-from app.settings.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
+from app.settings.forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm, ProfileForm
 
 # Paths are written out in full: the pages' addresses from before the settings area live here too.
 bp = Blueprint("settings", __name__)
@@ -77,6 +80,32 @@ def password():
             flash("Your password has been changed. Other sessions were logged out.", "success")
             return redirect(url_for("settings.password"))
     return render_template("settings/password.html", title="Password", form=form)
+
+
+@bp.route("/settings/email", methods=["GET", "POST"])
+@limiter.limit(config_limit("EMAIL_CHANGE_RATE_LIMIT"), methods=["POST"], key_func=signed_in_user)
+def email():
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        new_address = normalize_email(form.email.data)
+        # re-verification: throttled by the lockout slice
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append("That is not your current password.")
+        elif new_address == current_user.email:
+            form.email.errors.append("That is already your address.")
+        else:
+            # Mailed whether or not another account has the address (the link then fails):
+            # this page must not tell which addresses have accounts.
+            run_in_background(send_email_change_link, current_user.id, new_address, link_base())
+            record_security_event(current_user.id, SecurityEventKind.EMAIL_CHANGE_REQUESTED)
+            db.session.commit()
+            flash(
+                f"We sent a link to {new_address}. Your address changes when you open it; "
+                "until then it stays as it is.",
+                "info",
+            )
+            return redirect(url_for("settings.email"))
+    return render_template("settings/email.html", title="Email", form=form)
 
 
 @bp.get("/settings/sessions")

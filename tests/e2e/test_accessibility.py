@@ -36,6 +36,8 @@ VIEWPORTS = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
 VISITOR, MEMBER = "visitor", "member"
+NEWCOMER = "newcomer"  # signed in, address not confirmed yet
+ACCOUNTS = {MEMBER: "ann", NEWCOMER: "cara"}
 
 
 def faded_in(page: Page, selector: str) -> None:
@@ -106,6 +108,8 @@ SCREENS = [
     Screen("edit post, sent empty", "/post/{ann_post}/edit", (MEMBER,), send_empty_form),
     Screen("edit profile", "/settings/profile", (MEMBER,)),
     Screen("edit profile, sent empty", "/settings/profile", (MEMBER,), send_empty_form),
+    Screen("change email", "/settings/email", (MEMBER,)),
+    Screen("change email, sent empty", "/settings/email", (MEMBER,), send_empty_form),
     Screen("change password", "/settings/password", (MEMBER,)),
     Screen("sessions", "/settings/sessions", (MEMBER,)),
     Screen("export", "/settings/export", (MEMBER,)),
@@ -115,6 +119,9 @@ SCREENS = [
     Screen("log in, sent empty", "/auth/login", (VISITOR,), send_empty_form),
     Screen("register", "/auth/register", (VISITOR,)),
     Screen("register, sent empty", "/auth/register", (VISITOR,), send_empty_form),
+    Screen("check your inbox", "/auth/check_inbox", (VISITOR,)),
+    Screen("home, address not confirmed", "/", (NEWCOMER,)),
+    Screen("profile, address not confirmed", "/user/bob", (NEWCOMER,)),
     Screen("reset request", "/auth/reset_password_request", (VISITOR,)),
     Screen("reset password", "/auth/reset_password/{token}", (VISITOR,)),
     Screen("not found", "/user/nobody", status=404),
@@ -126,9 +133,10 @@ SCREENS = [
 @pytest.fixture
 def site(app, make_user) -> dict[str, str]:
     """ann (the member, signed in on another device too) and bob follow each other and have
-    posts; what the paths name."""
+    posts, cara has not confirmed her address; what the paths name."""
     ann_id = make_user("ann", about_me="Reads a lot.", posts=2)
     make_user("bob", about_me="Bob writes about birds.", posts=3)
+    make_user("cara", confirmed=False)
     start_session(app, ann_id)  # ann on another device too: the sessions page can end one
     with app.app_context():
         ann = db.session.scalar(sa.select(User).where(User.username == "ann"))
@@ -162,9 +170,10 @@ class Walk:
                 "Content Security Policy" in message.text and self.errors.append(message.text)
             ),
         )
-        if self.who == MEMBER:
-            log_in(self.page, "ann")
-            expect(self.page.locator("nav")).to_contain_text("Signed in as ann")
+        if self.who in ACCOUNTS:
+            username = ACCOUNTS[self.who]
+            log_in(self.page, username)
+            expect(self.page.locator("nav")).to_contain_text(f"Signed in as {username}")
 
     def screens(self) -> list[Screen]:
         return [screen for screen in SCREENS if self.who in screen.who]
@@ -200,7 +209,7 @@ def axe_source(pytestconfig) -> str:
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-@pytest.mark.parametrize("who", [VISITOR, MEMBER])
+@pytest.mark.parametrize("who", [VISITOR, MEMBER, NEWCOMER])
 def test_axe_finds_no_serious_violation(
     browser, server, moment_js, site, axe_source, capsys, who, viewport
 ):
@@ -242,7 +251,7 @@ def vnu_jar(pytestconfig) -> Path:
 
 def test_every_page_is_valid_html(browser, server, moment_js, site, vnu_jar, tmp_path):
     pages: list[Path] = []
-    for who in (VISITOR, MEMBER):
+    for who in (VISITOR, MEMBER, NEWCOMER):
         reader = walk(browser, server, moment_js, site, who, "desktop")
         try:
             for screen in reader.screens():

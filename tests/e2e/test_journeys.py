@@ -1,6 +1,9 @@
 """Every user journey, in Chromium, as a person would go through it."""
 
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -17,13 +20,42 @@ LONG_DATE_TIME = re.compile(r"^[A-Z][a-z]+ \d{1,2}, \d{4} \d{1,2}:\d\d [AP]M$") 
 XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 
-def register(page: Page, username: str, password: str = PASSWORD) -> None:
+@contextmanager
+def app_log() -> Iterator[list[str]]:
+    """The app's log records while the block runs: with MAIL_SERVER unset, every mail is there
+    in full, as a developer would read it."""
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    logger = logging.getLogger("app")
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
+def confirmation_link(log: list[str]) -> str:
+    [link] = re.findall(r"https?://\S+/auth/confirm/\S+", "\n".join(log))
+    return link
+
+
+def register(page: Page, username: str, password: str = PASSWORD, *, confirm: bool = True) -> str:
+    """Register ``username``; return the confirmation link mailed, opened unless told not to."""
     page.goto("/auth/register")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Email").fill(f"{username.lower()}@example.com")
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Confirm password").fill(password)
-    page.get_by_role("button", name="Register").click()
+    with app_log() as log:
+        page.get_by_role("button", name="Register").click()
+        expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+        background.submit(lambda: None).result(timeout=10)  # the mail thread is done
+    link = confirmation_link(log)
+    if confirm:
+        page.goto(link)
+        expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
+    return link
 
 
 def log_in(page: Page, username: str, password: str = PASSWORD, remember: bool = False) -> None:
@@ -44,10 +76,16 @@ def signed_in_as(page: Page, username: str) -> None:
     expect(page.locator("nav")).to_contain_text(f"Signed in as {username}")
 
 
-def test_1_register_log_out_and_log_in_with_remember_me(page, context, screenshot):
-    register(page, "Ann")
+def test_1_register_confirm_post_log_out_and_log_in_with_remember_me(page, context, screenshot):
+    link = register(page, "Ann", confirm=False)
+    screenshot(page, "1-check-your-inbox")
+    expect(page.locator("nav")).not_to_contain_text("Signed in as")
+    page.goto(link)
     expect(page.get_by_text("Welcome to Microblog, Ann!")).to_be_visible()
     signed_in_as(page, "Ann")
+    page.get_by_label("Say something").fill("Confirmed and posting")
+    page.get_by_role("button", name="Post").click()
+    expect(page.get_by_text("Your post is live.")).to_be_visible()
     log_out(page)
     expect(page.locator("nav")).not_to_contain_text("Signed in as")
 
@@ -341,7 +379,37 @@ def test_12_a_post_form_sent_twice_makes_one_post(page, screenshot):
     screenshot(page, "12-post-sent-twice")
 
 
-def test_13_end_another_session_from_the_sessions_page(
+def test_13_an_unconfirmed_account_reads_asks_for_a_new_link_and_then_acts(
+    page, make_user, screenshot
+):
+    make_user("bob", about_me="Bob writes about birds.", posts=2)
+    make_user("ann", confirmed=False)  # the first link got lost
+    log_in(page, "ann")
+    banner = page.get_by_role("status").filter(has_text="Confirm your email address")
+    expect(banner).to_be_visible()
+    expect(page.get_by_label("Say something")).to_have_count(0)
+    expect(page.get_by_text("You can post once your email address is confirmed")).to_be_visible()
+
+    page.goto("/user/bob")
+    page.locator("article a.user_popup").first.hover()
+    card = page.locator(".popover")
+    card.get_by_role("button", name="Follow").click()
+    expect(card.get_by_role("alert")).to_have_text(re.compile("Confirm your email address first"))
+    screenshot(page, "13-unconfirmed")
+
+    with app_log() as log:
+        banner.get_by_role("button", name="Send the link again").click()
+        expect(page.get_by_text("A new confirmation link is on its way")).to_be_visible()
+        background.submit(lambda: None).result(timeout=10)
+    page.goto(confirmation_link(log))
+    expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Confirm your email")).to_have_count(0)
+    page.get_by_label("Say something").fill("Here at last")
+    page.get_by_role("button", name="Post").click()
+    expect(page.get_by_text("Your post is live.")).to_be_visible()
+
+
+def test_14_end_another_session_from_the_sessions_page(
     browser, server, moment_js, page, make_user, screenshot
 ):
     make_user("ann")
@@ -357,7 +425,7 @@ def test_13_end_another_session_from_the_sessions_page(
     this_device = sessions.filter(has_text="This device")
     expect(this_device).to_have_count(1)
     expect(this_device.get_by_role("button", name="End session")).to_have_count(0)
-    screenshot(page, "13-sessions")
+    screenshot(page, "14-sessions")
     sessions.filter(has_not_text="This device").get_by_role("button", name="End session").click()
     expect(page.get_by_text("That session has been ended")).to_be_visible()
     expect(sessions).to_have_count(1)
@@ -369,7 +437,7 @@ def test_13_end_another_session_from_the_sessions_page(
     laptop.close()
 
 
-def test_14_delete_the_account_from_settings(page, make_user, screenshot):
+def test_15_delete_the_account_from_settings(page, make_user, screenshot):
     make_user("ann", posts=2)
     log_in(page, "ann")
     page.goto("/settings/profile")
@@ -382,7 +450,7 @@ def test_14_delete_the_account_from_settings(page, make_user, screenshot):
     expect(page.get_by_text("Type your username, ann, to confirm.")).to_be_visible()
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_label("Type your username to confirm").fill("ann")
-    screenshot(page, "14-delete-account")
+    screenshot(page, "15-delete-account")
     page.get_by_role("button", name="Delete my account").click()
     expect(page.get_by_text("Your account and everything in it have been deleted.")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)

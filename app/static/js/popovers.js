@@ -143,7 +143,12 @@
         method: "POST",
         headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
       });
-      if (!response.ok) throw new Error(`follow: ${response.status}`);
+      if (!response.ok) {
+        // A refusal the user can act on (an address still to confirm) comes with a message.
+        const problem = await response.json().catch(() => null);
+        if (problem && problem.error) showProblem(button, problem.error);
+        throw new Error(`follow: ${response.status}`);
+      }
       const state = await response.json();
       showFollowing(button.dataset.userId, state.following, state.followers);
     } catch (error) {
@@ -152,6 +157,17 @@
       button.removeAttribute("aria-disabled");
     }
     forgetCardsOf(button.dataset.userId);
+  }
+
+  function showProblem(button, message) {
+    let note = button.parentElement.querySelector(".follow-problem");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "follow-problem small text-danger mt-2 mb-0";
+      note.setAttribute("role", "alert");
+      button.insertAdjacentElement("afterend", note);
+    }
+    note.textContent = message;
   }
 
   // A card that shows that user's follow state is out of date: fetch it afresh next time.
