@@ -2,6 +2,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 
+from app.auth.reverify import confirm_current_password
 from app.clients import record_security_event
 from app.extensions import db
 from app.models import SecurityEventKind
@@ -40,20 +41,17 @@ def profile():
 @bp.route("/settings/password", methods=["GET", "POST"])
 def password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data):
-            form.current_password.errors.append("That is not your current password.")
-        else:
-            user = current_user._get_current_object()
-            user.set_password(form.password.data)
-            record_security_event(user.id, SecurityEventKind.PASSWORD_CHANGED)
-            db.session.commit()
-            # The new session token logged out every session, this one too: renew it here,
-            # with a new remember-me cookie if this browser had one.
-            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
-            login_user(user, remember=remembered)
-            flash("Your password has been changed. Other sessions were logged out.", "success")
-            return redirect(url_for("settings.password"))
+    if form.validate_on_submit() and confirm_current_password(form.current_password):
+        user = current_user._get_current_object()
+        user.set_password(form.password.data)
+        record_security_event(user.id, SecurityEventKind.PASSWORD_CHANGED)
+        db.session.commit()
+        # The new session token logged out every session, this one too: renew it here,
+        # with a new remember-me cookie if this browser had one.
+        remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+        login_user(user, remember=remembered)
+        flash("Your password has been changed. Other sessions were logged out.", "success")
+        return redirect(url_for("settings.password"))
     return render_template("settings/password.html", title="Password", form=form)
 
 
