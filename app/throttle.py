@@ -9,11 +9,16 @@ cleared when the owner proves who they are, and tell how long the wait is.
 import math
 import time
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from flask import current_app
 from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 
 from app.extensions import limiter
+
+Operation = Literal["test", "hit", "clear", "get_window_stats"]
 
 
 @dataclass(frozen=True)
@@ -34,19 +39,35 @@ class FailureLimit:
         """Seconds until ``key`` may fail again: 0 while it is under the limit."""
         if not limiter.enabled:
             return 0
-        arguments = self._arguments(key)
-        if limiter.limiter.test(*arguments):
+        if self._counted(key, "test"):
             return 0
-        reset_at, _ = limiter.limiter.get_window_stats(*arguments)
+        reset_at, _ = self._counted(key, "get_window_stats")
         return max(1, math.ceil(reset_at - time.time()))
 
     def fail(self, key: str) -> None:
         if limiter.enabled:
-            limiter.limiter.hit(*self._arguments(key))
+            self._counted(key, "hit")
 
     def clear(self, key: str) -> None:
         if limiter.enabled:
-            limiter.limiter.clear(*self._arguments(key))
+            self._counted(key, "clear")
+
+    def _counted(self, key: str, operation: Operation) -> Any:
+        """``operation`` of the limiter's strategy (or the fallback's) for ``key``."""
+        arguments = self._arguments(key)
+        try:
+            return getattr(limiter.limiter, operation)(*arguments)
+        except limiter.storage.base_exceptions as error:
+            current_app.logger.warning(
+                "Rate limit storage unreachable (%s): failures counted in this process", error
+            )
+            return getattr(_fallback, operation)(*arguments)
+
+
+# While the shared storage cannot be reached, failures are counted in each process's memory,
+# as Flask-Limiter does for its own limits (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED): a Redis
+# outage must not turn a password form into a 500, nor lift the limits.
+_fallback = FixedWindowRateLimiter(MemoryStorage())
 
 
 def describe_wait(seconds: int) -> str:

@@ -15,6 +15,7 @@ from app.email import background
 from app.extensions import db, limiter
 from app.models import Post, User, utcnow
 from config import TestingConfig
+from tests.helpers import RedisServer
 
 PASSWORD = "correct horse battery"
 ON_POSTGRESQL = TestingConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql")
@@ -171,6 +172,15 @@ def login(client: FlaskClient, make_user: Callable[..., int]) -> Callable[..., i
         return user_id
 
     return login
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis of the test's own, to stop and start at will."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ counters, honest waits, and throttled re-verification in settings (issue 11, fin
 
 import itertools
 import re
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -11,8 +12,9 @@ from app.auth.devices import DEVICE_COOKIE_NAME, DEVICES_PER_BROWSER
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User
 from app.throttle import describe_wait
+from config import TestingConfig
 from tests.conftest import PASSWORD
-from tests.helpers import text_of
+from tests.helpers import app_with_users, text_of
 
 NEW_PASSWORD = "a brand new passphrase"
 WRONG = "wrong password"
@@ -287,3 +289,36 @@ def test_the_right_current_password_still_changes_it(app, client, login):
     change_password(client, "guess")
     response = change_password(client, PASSWORD)
     assert response.status_code == 302 and response.location == "/settings/password"
+
+
+# --- Counted where every worker sees them ---------------------------------------------------
+
+
+def test_failures_are_counted_in_redis_across_app_processes(own_redis):
+    class RedisConfig(TestingConfig):
+        RATELIMIT_STORAGE_URI = own_redis.url
+        LOGIN_ACCOUNT_RATE_LIMIT = "3 per hour"
+
+    first = app_with_users(RedisConfig, "ann").test_client()
+    for n in range(3):
+        assert attempt(first, "ann", address=f"10.8.0.{n}").status_code == 200
+    assert own_redis.client().keys("*login-account*")
+    # Another process (a second worker, or this one restarted) knows them too.
+    second = app_with_users(RedisConfig).test_client()
+    assert attempt(second, "ann", PASSWORD, "10.8.1.1").status_code == 429
+
+
+def test_wrong_current_passwords_are_counted_in_memory_while_redis_is_down(own_redis, caplog):
+    class RedisConfig(TestingConfig):
+        RATELIMIT_STORAGE_URI = own_redis.url
+        RATELIMIT_KEY_PREFIX = f"lockout-{uuid.uuid4().hex}"  # the fallback lives on
+        REVERIFY_RATE_LIMIT = "2 per 15 minutes"
+
+    client = app_with_users(RedisConfig, "ann").test_client()
+    assert attempt(client, "ann", PASSWORD).status_code == 302
+    own_redis.stop()
+    response = change_password(client, "guess")
+    assert response.status_code == 200
+    assert "That is not your current password." in text_of(response)
+    assert change_password(client, "guess").location == "/auth/login"
+    assert "Rate limit storage unreachable" in caplog.text

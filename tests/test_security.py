@@ -29,7 +29,7 @@ from app.models import (
 )
 from config import ProductionConfig, TestingConfig
 from tests.conftest import PASSWORD
-from tests.helpers import RedisServer, app_with_users, field_value, post_form, text_of
+from tests.helpers import app_with_users, field_value, post_form, text_of
 
 # --- Output encoding (XSS) ------------------------------------------------------------------
 
@@ -480,14 +480,6 @@ def test_limits_counted_in_redis_hold_across_app_processes(make_user):
     finally:
         for key in store.scan_iter(f"*{RedisConfig.RATELIMIT_KEY_PREFIX}*"):
             store.delete(key)
-
-
-@pytest.fixture
-def own_redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_limits_fall_back_to_memory_while_redis_is_down_and_return_to_it(own_redis, caplog):
