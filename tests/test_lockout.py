@@ -253,8 +253,8 @@ def test_wrong_current_passwords_end_the_session_and_stop_the_guessing(app, make
     second_session = app.test_client()
     assert attempt(second_session, "ann", PASSWORD, "10.0.0.2").status_code == 302
 
-    for _ in range(4):  # REVERIFY_RATE_LIMIT is 5 per 15 minutes
-        response = change_password(thief, f"guess {_}")
+    for n in range(4):  # REVERIFY_RATE_LIMIT is 5 per 15 minutes
+        response = change_password(thief, f"guess {n}")
         assert response.status_code == 200
         assert "That is not your current password." in text_of(response)
     response = change_password(thief, "guess 5")
