@@ -58,7 +58,7 @@ def http_error(error: HTTPException):
 
 @bp.app_errorhandler(CSRFError)
 def error_with_internal_details(error: HTTPException):
-    # Their descriptions ("The CSRF token is missing.", "10 per 1 minute") are for developers.
+    # Its descriptions ("The CSRF token is missing.") are for developers.
     return error_page(error, EXPLANATIONS[error.code])
 
 
