@@ -143,9 +143,15 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True  # Retry-After and X-RateLimit-* on every limited response
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")  # per client
-    # Failed logins per account, whatever the client: slows password guessing spread over
-    # many addresses without locking the owner out for long.
+    # Failed logins per account name (username or address, counted apart), whatever the
+    # client: slows password guessing spread over many addresses. Browsers that signed in to
+    # the account before are not held to it (app/auth/devices.py)...
     LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour")
+    # ...but to this one, per device cookie, after which that cookie is trusted no more.
+    LOGIN_DEVICE_RATE_LIMIT = os.environ.get("LOGIN_DEVICE_RATE_LIMIT", "10 per hour")
+    # Wrong current passwords in settings forms, per user and per client; reaching it signs
+    # the session out (app/auth/reverify.py).
+    REVERIFY_RATE_LIMIT = os.environ.get("REVERIFY_RATE_LIMIT", "5 per 15 minutes")
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "10 per hour")
     RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "10 per hour")  # per client
     RESET_EMAIL_RATE_LIMIT = os.environ.get("RESET_EMAIL_RATE_LIMIT", "3 per hour")
@@ -181,6 +187,7 @@ class Config:
     REMEMBER_IDLE_TIMEOUT = timedelta(seconds=env_int("REMEMBER_IDLE_TIMEOUT", 14 * 24 * 3600))
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    DEVICE_COOKIE_DURATION = timedelta(days=365)
 
     @classmethod
     def init_app(cls, app: Flask) -> None:

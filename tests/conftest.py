@@ -16,6 +16,7 @@ from app.extensions import db, limiter, mail
 from app.models import Post, User, utcnow
 from app.models import clock as app_clock
 from config import TestingConfig
+from tests.helpers import RedisServer
 
 PASSWORD = "correct horse battery"
 ON_POSTGRESQL = TestingConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql")
@@ -205,6 +206,15 @@ def login(client: FlaskClient, make_user: Callable[..., int]) -> Callable[..., i
         return user_id
 
     return login
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis of the test's own, to stop and start at will."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

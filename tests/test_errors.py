@@ -39,7 +39,7 @@ def app():
         (403, "Forbidden", "You are not allowed to do that."),
         (404, "Not Found", "There is nothing here."),
         (413, "Request Entity Too Large", "What you sent is too large."),
-        (429, "Too Many Requests", "Please wait a moment"),
+        (429, "Too Many Requests", "Too many requests in a short time. Please wait a while"),
     ],
 )
 def test_error_pages_use_the_site_layout(client, code, title, explanation):

@@ -12,6 +12,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.auth.confirmation import awaiting_confirmation
+from app.auth.devices import remember_device
 from app.auth.email import (
     send_email_changed_notice,
     send_email_confirmation,
@@ -24,32 +25,19 @@ from app.auth.forms import (
     ResetPasswordForm,
     ResetPasswordRequestForm,
 )
+from app.auth.lockout import LoginThrottle, clear_account_failures
 from app.auth.sessions import sign_in, sign_out, signed_in_user
 from app.clients import record_security_event
 from app.email import link_base, run_in_background
 from app.extensions import config_limit, db, limiter
-from app.forms import CONTROL_CHARACTERS
 from app.models import EMAIL_MAX_LENGTH, SecurityEventKind, User, normalize_email
 from app.redirects import safe_next_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-def submitted_account() -> str:
-    """The account a login attempt is for, however it was named (username or email)."""
-    identifier = request.form.get("username", "").strip()
-    if len(identifier) > EMAIL_MAX_LENGTH or CONTROL_CHARACTERS.search(identifier):
-        return "login:invalid"  # the form refuses these before any lookup
-    user = User.find(identifier)
-    return f"account:{user.id}" if user else f"login:{identifier.lower()}"
-
-
 def submitted_email() -> str:
     return "reset:" + normalize_email(request.form.get("email", "")[:EMAIL_MAX_LENGTH])
-
-
-def login_failed(response) -> bool:
-    return response.status_code != 302  # a successful login redirects
 
 
 @bp.app_context_processor
@@ -192,26 +180,27 @@ def move_account(user: User, new_address: str) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(config_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
-@limiter.limit(
-    config_limit("LOGIN_ACCOUNT_RATE_LIMIT"),
-    methods=["POST"],
-    key_func=submitted_account,
-    deduct_when=login_failed,
-)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = User.authenticate(form.username.data, form.password.data)
-        if user is None:
-            # One message for both cases: which accounts exist is nobody's business.
-            form.form_errors.append("Invalid username, email or password.")
-        else:
-            sign_in(user, remember=form.remember_me.data)
-            db.session.commit()  # the sign-in's record, and a hash upgraded by authenticate()
-            flash(f"Welcome back, {user.username}.", "success")
-            return redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
+        account = User.find(form.username.data)
+        throttle = LoginThrottle.for_attempt(form.username.data, account)
+        throttle.check()
+        if User.password_matches(account, form.password.data):
+            sign_in(account, remember=form.remember_me.data)
+            db.session.commit()  # the sign-in's record, and a hash upgraded on the way
+            flash(f"Welcome back, {account.username}.", "success")
+            response = redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
+            remember_device(response, account.id)
+            return response
+        throttle.fail()
+        if account is not None:
+            record_security_event(account.id, SecurityEventKind.SIGN_IN_FAILED)
+            db.session.commit()
+        # One message for both cases: which accounts exist is nobody's business.
+        form.form_errors.append("Invalid username, email or password.")
     return render_template("auth/login.html", title="Log in", form=form)
 
 
@@ -261,6 +250,7 @@ def reset_password(token: str):
         user.set_password(form.password.data)  # ends every session of the account
         record_security_event(user.id, SecurityEventKind.PASSWORD_RESET)
         db.session.commit()
+        clear_account_failures(user)  # whoever locked the account out, its owner signs in now
         flash("Your password has been reset. Log in with your new password.", "success")
         return redirect(url_for("auth.login"))
     response = make_response(

@@ -1,6 +1,7 @@
 """App-wide error pages, in the site's layout."""
 
 import contextlib
+import time
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, render_template
@@ -11,9 +12,11 @@ from werkzeug.exceptions import (
     InternalServerError,
     SecurityError,
     ServiceUnavailable,
+    TooManyRequests,
 )
 
-from app.extensions import db, login
+from app.extensions import db, limiter, login
+from app.throttle import describe_wait
 
 bp = Blueprint("errors", __name__)
 
@@ -24,7 +27,7 @@ EXPLANATIONS = {
     404: "There is nothing here. The address may be mistyped, or the page was removed.",
     405: "That page does not accept this kind of request.",
     413: "What you sent is too large.",
-    429: "Too many requests in a short time. Please wait a moment and try again.",
+    429: "Too many requests in a short time.",
     503: "The site is briefly unavailable, most likely for maintenance. Please try again in a "
     "minute; nothing you already saved is lost.",
     500: "Something went wrong on our side. It has been logged; please try again later.",
@@ -54,10 +57,23 @@ def http_error(error: HTTPException):
 
 
 @bp.app_errorhandler(CSRFError)
-@bp.app_errorhandler(RateLimitExceeded)
 def error_with_internal_details(error: HTTPException):
-    # Their descriptions ("The CSRF token is missing.", "10 per 1 minute") are for developers.
+    # Its descriptions ("The CSRF token is missing.") are for developers.
     return error_page(error, EXPLANATIONS[error.code])
+
+
+@bp.app_errorhandler(TooManyRequests)
+def too_many_requests(error: TooManyRequests):
+    # A limit's own description ("10 per 1 minute") is for developers; the wait is for people.
+    if isinstance(error, RateLimitExceeded):
+        wait = limiter.current_limit.reset_at - int(time.time())
+    else:
+        wait = error.retry_after  # the app's own failure limits (app/throttle.py) set it
+    if isinstance(wait, int):
+        advice = f"Try again in {describe_wait(max(wait, 1))}."
+    else:
+        advice = "Please wait a while and try again."
+    return error_page(error, f"{EXPLANATIONS[429]} {advice}")
 
 
 @bp.app_errorhandler(SecurityError)

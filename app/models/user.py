@@ -171,21 +171,25 @@ class User(UserMixin, db.Model):
 
     @classmethod
     def authenticate(cls, username_or_email: str, password: str) -> "User | None":
-        """The matching user if the password is right; an older hash is upgraded on the way.
-
-        An unknown name costs one hash check too, so response times do not reveal which
-        accounts exist.
-        """
+        """The matching user if the password is right."""
         user = cls.find(username_or_email)
+        return user if cls.password_matches(user, password) else None
+
+    @staticmethod
+    def password_matches(user: "User | None", password: str) -> bool:
+        """Whether ``password`` is ``user``'s; an older hash is upgraded on the way.
+
+        No user costs one hash check too, so response times do not reveal which accounts exist.
+        """
         if user is None:
             check_password_hash(_dummy_password_hash(), password)
-            return None
+            return False
         if not user.check_password(password):
-            return None
+            return False
         if user.password_needs_rehash():
             # Same password, stronger hash: sessions stay, unlike set_password().
             user.password_hash = generate_password_hash(password)
-        return user
+        return True
 
     @classmethod
     def username_taken(cls, username: str, *, excluding: "User | None" = None) -> bool:

@@ -12,6 +12,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.auth.email import send_email_change_link
+from app.auth.reverify import confirm_current_password
 from app.auth.sessions import sign_out, signed_in_user, start_session
 from app.avatars import AvatarSource
 from app.clients import record_security_event
@@ -65,20 +66,17 @@ def profile():
 @bp.route("/settings/password", methods=["GET", "POST"])
 def password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data):
-            form.current_password.errors.append("That is not your current password.")
-        else:
-            user = current_user._get_current_object()
-            remembered = user.current_session.remembered
-            user.set_password(form.password.data)  # ends every session, this one too
-            record_security_event(user.id, SecurityEventKind.PASSWORD_CHANGED)
-            # This browser stays signed in under a new key: a copy of its old cookies, perhaps
-            # the reason for the change, dies with the other sessions.
-            start_session(user, remember=remembered)
-            db.session.commit()
-            flash("Your password has been changed. Other sessions were logged out.", "success")
-            return redirect(url_for("settings.password"))
+    if form.validate_on_submit() and confirm_current_password(form.current_password):
+        user = current_user._get_current_object()
+        remembered = user.current_session.remembered
+        user.set_password(form.password.data)  # ends every session, this one too
+        record_security_event(user.id, SecurityEventKind.PASSWORD_CHANGED)
+        # This browser stays signed in under a new key: a copy of its old cookies, perhaps
+        # the reason for the change, dies with the other sessions.
+        start_session(user, remember=remembered)
+        db.session.commit()
+        flash("Your password has been changed. Other sessions were logged out.", "success")
+        return redirect(url_for("settings.password"))
     return render_template("settings/password.html", title="Password", form=form)
 
 
@@ -86,12 +84,9 @@ def password():
 @limiter.limit(config_limit("EMAIL_CHANGE_RATE_LIMIT"), methods=["POST"], key_func=signed_in_user)
 def email():
     form = ChangeEmailForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and confirm_current_password(form.current_password):
         new_address = normalize_email(form.email.data)
-        # re-verification: throttled by the lockout slice
-        if not current_user.check_password(form.current_password.data):
-            form.current_password.errors.append("That is not your current password.")
-        elif new_address == current_user.email:
+        if new_address == current_user.email:
             form.email.errors.append("That is already your address.")
         else:
             # Mailed whether or not another account has the address (the link then fails):
@@ -171,17 +166,13 @@ def export_download():
 def delete():
     user = current_user._get_current_object()
     form = DeleteAccountForm(user)
-    if form.validate_on_submit():
-        # re-verification: throttled by the lockout slice
-        if not user.check_password(form.current_password.data):
-            form.current_password.errors.append("That is not your current password.")
-        else:
-            # Signed out first so that the event sign_out records is deleted with the rest.
-            sign_out(user)
-            delete_account(user)
-            db.session.commit()
-            flash("Your account and everything in it have been deleted. Goodbye.", "success")
-            return redirect(url_for("main.index"))
+    if form.validate_on_submit() and confirm_current_password(form.current_password):
+        # Signed out first so that the event sign_out records is deleted with the rest.
+        sign_out(user)
+        delete_account(user)
+        db.session.commit()
+        flash("Your account and everything in it have been deleted. Goodbye.", "success")
+        return redirect(url_for("main.index"))
     return render_template(
         "settings/delete.html",
         title="Delete your account",
