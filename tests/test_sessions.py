@@ -357,3 +357,17 @@ def test_a_session_ended_by_another_request_meanwhile_costs_this_one_nothing(app
         user_session.end()
         db.session.commit()
     assert session_count(app) == 0
+
+
+def test_a_sign_in_over_a_live_session_ends_it(app, client, make_user):
+    """Opening a confirmation link while signed in starts a new session: the old one, and
+    any copy of its cookies, must not outlive the next logout."""
+    user_id = make_user("ann", confirmed=False)
+    victim = signed_in(app, remember=True)
+    stolen = victim.get_cookie("remember_token").value
+    with app.app_context():
+        token = db.session.get(User, user_id).email_confirmation_token()
+    victim.get(f"/auth/confirm/{token}")
+    victim.post("/auth/logout")
+    assert not is_signed_in(with_cookie(app, "remember_token", stolen))
+    assert session_count(app, user_id) == 0

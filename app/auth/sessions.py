@@ -27,8 +27,12 @@ def start_session(user: User, *, remember: bool) -> None:
     """A new session record for this browser, its key in fresh cookies (the caller commits).
 
     Also how a browser keeps its sign-in after a new password ended every session: its old
-    cookies, and any copy of them, stay dead.
+    cookies, and any copy of them, stay dead. A session this browser already had (signed in
+    when it opened a confirmation link, perhaps as someone else) ends here too, or a copy of
+    its cookies would outlive the next logout.
     """
+    if current_user.is_authenticated and current_user.current_session is not None:
+        current_user.current_session.end()
     user.current_session = UserSession.start(
         user, remembered=remember, ip_address=client_address(), device=client_device()
     )

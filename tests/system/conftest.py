@@ -358,7 +358,10 @@ class StackFactory:
             "SECRET_KEY": self.secret_key,
             "TRUSTED_PROXIES": "1",
             "TRUSTED_HOSTS": SERVER_NAME,
-            "AVATAR_PROVIDER": "identicon",
+            "GRAVATAR_ENABLED": "false",  # no outside requests
+            # Accounts act at once: confirming by mail is the unit and browser tests' subject,
+            # the stack's is workers, hosts and outages.
+            "REQUIRE_EMAIL_CONFIRMATION": "false",
             "WEB_CONCURRENCY": str(WORKERS),
             **stack_env,
         }
