@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.auth.devices import DEVICE_COOKIE_NAME, DEVICES_PER_BROWSER
 from app.extensions import db
-from app.models import SecurityEvent, SecurityEventKind, User
+from app.models import SecurityEvent, SecurityEventKind, User, delete_account
 from app.throttle import describe_wait
 from config import TestingConfig
 from tests.conftest import PASSWORD
@@ -74,6 +74,28 @@ def test_twenty_failures_from_elsewhere_do_not_stop_the_owners_known_browser(
     assert stranger.status_code == 429
     assert 3500 < int(stranger.headers["Retry-After"]) <= 3600
     assert "Too many requests in a short time. Try again in 60 minutes." in text_of(stranger)
+
+
+@pytest.mark.parametrize("change", ["password", "account"])
+def test_a_device_cookie_dies_with_the_password_it_was_earned_with(app, make_user, change):
+    """Someone who once knew the password keeps no trusted browser after the owner resets it,
+    nor after the account is deleted and a new one (on SQLite, perhaps with the same id) made."""
+    user_id = make_user("ann")
+    intruder = known_browser(app)
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        if change == "password":
+            user.set_password(NEW_PASSWORD)
+        else:
+            delete_account(user)
+            db.session.flush()
+            newcomer = User(id=user_id, username="ann2", email="ann2@example.com")
+            newcomer.set_password(NEW_PASSWORD)
+            db.session.add(newcomer)
+        db.session.commit()
+    name = "ann" if change == "password" else "ann2"
+    attack(app, name)
+    assert attempt(intruder, name, NEW_PASSWORD, "192.0.2.10").status_code == 429
 
 
 def test_a_known_browser_has_its_own_failures_then_meets_the_account_limit(app, make_user):

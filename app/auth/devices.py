@@ -5,12 +5,20 @@ nonce. An attempt from a browser that holds one for the account it names is coun
 that cookie instead of against the account, so guesses from elsewhere can lock out everyone
 but the owner's own browsers. The cookie proves nothing by itself: the password is still
 checked; it only says which counter a failure goes to.
+
+Each entry is bound to the account's password as it was at that sign-in: a new password (a
+reset after an intrusion, say) makes every earlier cookie for the account a stranger's, and so
+does a deleted account whose id a new one gets.
 """
 
+import hashlib
+import hmac
 import secrets
 
 from flask import Response, current_app, request, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
+
+from app.models import User
 
 DEVICE_COOKIE_NAME = "device"
 # A shared computer may be used by a few people; each gets their own entry, the oldest goes.
@@ -21,8 +29,14 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="device-cookie")
 
 
-def _known_devices() -> list[tuple[int, str]]:
-    """The (user id, nonce) pairs this browser's device cookie holds, newest first."""
+def _password_binding(user: User) -> str:
+    # Keyed, so the cookie (signed, not encrypted) says nothing about the password hash.
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _known_devices() -> list[tuple[int, str, str]]:
+    """The (user id, nonce, password binding) entries of this browser's cookie, newest first."""
     value = request.cookies.get(DEVICE_COOKIE_NAME)
     if not value:
         return []
@@ -31,18 +45,30 @@ def _known_devices() -> list[tuple[int, str]]:
         entries = _serializer().loads(value, max_age=max_age)
     except BadData:
         return []  # forged, expired, or signed with an older secret key
-    return [(user_id, nonce) for user_id, nonce in entries]
+    try:
+        return [(user_id, nonce, binding) for user_id, nonce, binding in entries]
+    except (TypeError, ValueError):
+        return []  # a cookie from before entries were bound to the password
 
 
-def device_nonce(user_id: int) -> str | None:
-    """This browser's nonce for the account, if it signed in to it before."""
-    return next((nonce for known_id, nonce in _known_devices() if known_id == user_id), None)
+def device_nonce(user: User) -> str | None:
+    """This browser's nonce for the account, if it signed in to it since its password was set."""
+    binding = _password_binding(user)
+    return next(
+        (
+            nonce
+            for known_id, nonce, known_binding in _known_devices()
+            if known_id == user.id and hmac.compare_digest(known_binding, binding)
+        ),
+        None,
+    )
 
 
-def remember_device(response: Response, user_id: int) -> None:
+def remember_device(response: Response, user: User) -> None:
     """Give this browser a fresh device cookie entry for the account it just signed in to."""
-    others = [(known_id, nonce) for known_id, nonce in _known_devices() if known_id != user_id]
-    entries = [(user_id, secrets.token_urlsafe(16)), *others][:DEVICES_PER_BROWSER]
+    others = [entry for entry in _known_devices() if entry[0] != user.id]
+    fresh = (user.id, secrets.token_urlsafe(16), _password_binding(user))
+    entries = [fresh, *others][:DEVICES_PER_BROWSER]
     response.set_cookie(
         DEVICE_COOKIE_NAME,
         _serializer().dumps(entries),

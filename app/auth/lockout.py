@@ -31,7 +31,7 @@ class LoginThrottle:
     def for_attempt(cls, identifier: str, account: User | None) -> "LoginThrottle":
         """The device cookie's counter if this browser signed in to ``account`` before and has
         not used up its own failures; otherwise the named account's counter."""
-        nonce = device_nonce(account.id) if account is not None else None
+        nonce = device_nonce(account) if account is not None else None
         if nonce is not None and not DEVICE_FAILURES.wait(nonce):
             return cls(DEVICE_FAILURES, nonce)
         return cls(ACCOUNT_FAILURES, account_key(identifier))

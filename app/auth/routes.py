@@ -193,7 +193,7 @@ def login():
             db.session.commit()  # the sign-in's record, and a hash upgraded on the way
             flash(f"Welcome back, {account.username}.", "success")
             response = redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
-            remember_device(response, account.id)
+            remember_device(response, account)
             return response
         throttle.fail()
         if account is not None:
