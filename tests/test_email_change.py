@@ -156,6 +156,19 @@ def test_an_older_link_dies_with_the_next_change(app, client, login, outbox):
     assert address_of(app, user_id).email == "second@example.com"
 
 
+def test_a_new_password_kills_a_pending_link(app, client, login, outbox):
+    """Whoever knew the password asked to move the account to their address; the owner noticed
+    and set a new password: the link must be dead."""
+    user_id = login()
+    ask_for(client, "intruder@example.com")
+    with app.app_context():
+        db.session.get(User, user_id).set_password("the owner's new passphrase")
+        db.session.commit()
+    response = client.get(link_in(outbox[0], "/auth/confirm_email_change"), follow_redirects=True)
+    assert INVALID_LINK in text_of(response)
+    assert address_of(app, user_id).email == "ann@example.com"
+
+
 def test_an_expired_link_fails(app, client, login, outbox, monkeypatch):
     user_id = login()
     ask_for(client, "new@example.com")

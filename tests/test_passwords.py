@@ -346,3 +346,14 @@ def test_legacy_rehash_on_login_keeps_other_sessions(app, make_user):
 )
 def test_link_lifetimes_are_described_in_words(seconds, words):
     assert describe_duration(seconds) == words
+
+
+def test_a_reset_link_dies_when_the_address_changes(app, make_user):
+    """The link sits in the old mailbox, which may be why the address was changed."""
+    user_id = make_user("ann")
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        token = user.password_reset_token()
+        user.change_email("new@example.com")
+        db.session.commit()
+        assert User.from_password_reset_token(token) is None

@@ -251,12 +251,14 @@ class User(UserMixin, db.Model):
     def _reset_serializer() -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 
-    def _password_fingerprint(self) -> str:
-        # Changes with every new hash (each has a fresh salt), so a token dies once used.
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:32]
+    def _credentials_fingerprint(self) -> str:
+        """Changes with every new password hash (each has a fresh salt) and every new address,
+        so a token carrying it dies once used, and when either changes for any reason."""
+        credentials = f"{self.password_hash}\0{self.email}".encode()
+        return hashlib.sha256(credentials).hexdigest()[:32]
 
     def password_reset_token(self) -> str:
-        payload = {"user": self.id, "password": self._password_fingerprint()}
+        payload = {"user": self.id, "password": self._credentials_fingerprint()}
         return self._reset_serializer().dumps(payload)
 
     @classmethod
@@ -269,7 +271,7 @@ class User(UserMixin, db.Model):
         except (BadData, KeyError, TypeError):
             return None
         user = db.session.get(cls, user_id)
-        if user is None or not secrets.compare_digest(user._password_fingerprint(), fingerprint):
+        if user is None or not secrets.compare_digest(user._credentials_fingerprint(), fingerprint):
             return None
         return user
 
@@ -304,7 +306,13 @@ class User(UserMixin, db.Model):
         return user
 
     def email_change_token(self, new_address: str) -> str:
-        payload = {"user": self.id, "old": self.email, "new": normalize_email(new_address)}
+        payload = {
+            "user": self.id,
+            "old": self.email,
+            "new": normalize_email(new_address),
+            # A new password (the owner locking out whoever asked for this) kills the link.
+            "credentials": self._credentials_fingerprint(),
+        }
         return self._email_serializer("email-change").dumps(payload)
 
     @classmethod
@@ -312,8 +320,12 @@ class User(UserMixin, db.Model):
         """The user and the new address the token asks for, while the old one is still theirs."""
         payload = cls._load_email_token("email-change", token)
         user = cls._owner_of_email_token(payload, "old")
-        new_address = payload.get("new") if user is not None else None
-        if not isinstance(new_address, str):
+        if user is None:
+            return None
+        new_address, fingerprint = payload.get("new"), payload.get("credentials")
+        if not isinstance(new_address, str) or not isinstance(fingerprint, str):
+            return None
+        if not secrets.compare_digest(user._credentials_fingerprint(), fingerprint):
             return None
         return user, new_address
 
