@@ -43,7 +43,8 @@ def require_login() -> None:
 def profile():
     form = ProfileForm(current_user)
     if form.validate_on_submit():
-        current_user.username = form.username.data
+        if form.username.data != current_user.username:
+            current_user.username = form.username.data
         current_user.about_me = form.about_me.data or None
         if "avatar_source" in form:
             current_user.avatar_source = AvatarSource(form.avatar_source.data)
