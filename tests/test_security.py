@@ -836,11 +836,11 @@ def test_the_unique_index_refuses_a_look_alike_that_slips_past_the_form(ctx, mak
 def test_a_look_alike_from_before_the_rule_keeps_its_name_and_can_save_its_profile(
     app, client, make_user, login
 ):
-    make_user("lauren")
-    user_id = login("Iauren")  # made directly, as before the rule
-    with app.app_context():
+    user_id = login("Iauren")
+    with app.app_context():  # what the migration leaves a look-alike that came second
         db.session.execute(sa.update(User).where(User.id == user_id).values(username_skeleton=None))
         db.session.commit()
+    make_user("lauren")
     response = client.post("/settings/profile", data={"username": "Iauren", "about_me": "Hi"})
     assert response.status_code == 302
     with app.app_context():
