@@ -202,6 +202,12 @@ def test_the_name_is_reserved_for_30_days_then_free(app, client, ann_in_a_networ
     )
 
 
+def test_a_reserved_name_holds_its_look_alikes_too(ctx):
+    ReservedUsername.reserve("lauren")
+    assert all(ReservedUsername.is_reserved(name) for name in ("Iauren", "1AUREN", "LAUREN"))
+    assert not ReservedUsername.is_reserved("laurent")
+
+
 def test_expired_reservations_are_purged_as_new_ones_arrive(app, ctx, monkeypatch):
     ReservedUsername.reserve("Old")
     later = utcnow() + timedelta(days=31)
@@ -209,7 +215,7 @@ def test_expired_reservations_are_purged_as_new_ones_arrive(app, ctx, monkeypatc
     assert not ReservedUsername.is_reserved("old")
     ReservedUsername.reserve("New")
     db.session.commit()
-    assert db.session.scalars(sa.select(ReservedUsername.name)).all() == ["new"]
+    assert db.session.scalars(sa.select(ReservedUsername.skeleton)).all() == ["new"]
 
 
 def test_a_failure_midway_leaves_the_account_whole(app, client, ann_in_a_network, monkeypatch):

@@ -8,16 +8,19 @@ import sqlalchemy.orm as so
 from app.extensions import db
 from app.models.clock import utcnow
 from app.models.follow import Follow
-from app.models.user import USERNAME_MAX_LENGTH, User
+from app.models.user import USERNAME_MAX_LENGTH, User, username_skeleton
 
 # Long enough that followers notice the account is gone before someone else can wear its name.
 USERNAME_RESERVATION = timedelta(days=30)
 
 
 class ReservedUsername(db.Model):
-    """The name of a deleted account, which nobody can register or rename to until ``until``."""
+    """The name of a deleted account, which nobody can register or rename to until ``until``,
+    in any case or in a look-alike spelling (it is kept as its skeleton)."""
 
-    name: so.Mapped[str] = so.mapped_column(sa.String(USERNAME_MAX_LENGTH), primary_key=True)
+    skeleton: so.Mapped[str] = so.mapped_column(
+        sa.String(2 * USERNAME_MAX_LENGTH), primary_key=True
+    )
     until: so.Mapped[datetime] = so.mapped_column(index=True)
 
     @classmethod
@@ -27,11 +30,13 @@ class ReservedUsername(db.Model):
         Purging as names arrive keeps the table bounded without a scheduled job.
         """
         db.session.execute(sa.delete(cls).where(cls.until <= utcnow()))
-        db.session.merge(cls(name=username.lower(), until=utcnow() + USERNAME_RESERVATION))
+        skeleton = username_skeleton(username)
+        db.session.merge(cls(skeleton=skeleton, until=utcnow() + USERNAME_RESERVATION))
 
     @classmethod
     def is_reserved(cls, username: str) -> bool:
-        stmt = sa.select(cls.name).where(cls.name == username.lower(), cls.until > utcnow())
+        skeleton = username_skeleton(username)
+        stmt = sa.select(cls.skeleton).where(cls.skeleton == skeleton, cls.until > utcnow())
         return db.session.scalar(stmt) is not None
 
 

@@ -32,9 +32,9 @@ def create_username_index():
 
 def upgrade():
     op.create_table('reserved_username',
-    sa.Column('name', sa.String(length=32), nullable=False),
+    sa.Column('skeleton', sa.String(length=64), nullable=False),
     sa.Column('until', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('name', name=op.f('pk_reserved_username'))
+    sa.PrimaryKeyConstraint('skeleton', name=op.f('pk_reserved_username'))
     )
     op.create_index(op.f('ix_reserved_username_until'), 'reserved_username', ['until'], unique=False)
 
