@@ -154,6 +154,7 @@ class Config:
     REVERIFY_RATE_LIMIT = os.environ.get("REVERIFY_RATE_LIMIT", "5 per 15 minutes")
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "10 per hour")
     RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "10 per hour")  # per client
+    # Mails to one address from its forms (reset, registration), whoever asks.
     RESET_EMAIL_RATE_LIMIT = os.environ.get("RESET_EMAIL_RATE_LIMIT", "3 per hour")
     POST_RATE_LIMIT = os.environ.get("POST_RATE_LIMIT", "30 per minute")  # per user
     # Mails an account can ask for: confirmation links resent, and email changes (each mails a

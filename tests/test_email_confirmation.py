@@ -299,3 +299,36 @@ def test_resend_needs_a_signed_in_user(client):
     response = client.post("/auth/confirm/resend")
     assert response.status_code == 302
     assert response.location.startswith("/auth/login")
+
+
+@pytest.mark.parametrize("taken", [True, False])
+def test_mails_to_one_address_share_a_budget_whoever_asks(app, make_user, outbox, taken):
+    """Registration and reset requests naming one address cannot flood its inbox, and the
+    limit answers alike whether or not the address has an account."""
+    app.config["RESET_EMAIL_RATE_LIMIT"] = "3 per hour"
+    if taken:
+        make_user("owner", email="target@example.com")
+    statuses = []
+    for n in range(3):
+        client = app.test_client()
+        address = {"REMOTE_ADDR": f"10.7.0.{n}"}
+        if n == 2:
+            response = client.post(
+                "/auth/reset_password_request",
+                data={"email": "Target@example.com"},
+                environ_base=address,
+            )
+        else:
+            data = registration(f"probe{n}", "target@example.com")
+            response = client.post("/auth/register", data=data, environ_base=address)
+        statuses.append(response.status_code)
+    wait_for_mail()
+    refused = app.test_client().post(
+        "/auth/register",
+        data=registration("probe9", "target@example.com"),
+        environ_base={"REMOTE_ADDR": "10.7.0.9"},
+    )
+    assert statuses == [302, 302, 302]
+    assert refused.status_code == 429
+    assert all(message.recipients == ["target@example.com"] for message in outbox)
+    assert len(outbox) <= 3

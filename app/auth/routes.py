@@ -37,7 +37,18 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 def submitted_email() -> str:
-    return "reset:" + normalize_email(request.form.get("email", "")[:EMAIL_MAX_LENGTH])
+    return "mail-to:" + normalize_email(request.form.get("email", "")[:EMAIL_MAX_LENGTH])
+
+
+# Mails a form sends to the address typed into it (a reset link, a confirmation link, a notice
+# that someone tried to register with it) share one budget per address, whatever the client:
+# nobody can flood a stranger's inbox. Registration counts alike for new and taken addresses.
+mails_to_one_address = limiter.shared_limit(
+    config_limit("RESET_EMAIL_RATE_LIMIT"),
+    scope="mails-to-one-address",
+    key_func=submitted_email,
+    methods=["POST"],
+)
 
 
 @bp.app_context_processor
@@ -47,6 +58,7 @@ def confirmation_state() -> dict[str, object]:
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(config_limit("REGISTER_RATE_LIMIT"), methods=["POST"])
+@mails_to_one_address
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -215,7 +227,7 @@ def logout():
 
 @bp.route("/reset_password_request", methods=["GET", "POST"])
 @limiter.limit(config_limit("RESET_RATE_LIMIT"), methods=["POST"])
-@limiter.limit(config_limit("RESET_EMAIL_RATE_LIMIT"), methods=["POST"], key_func=submitted_email)
+@mails_to_one_address
 def reset_password_request():
     form = ResetPasswordRequestForm()
     if form.validate_on_submit():
