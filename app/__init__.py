@@ -7,7 +7,7 @@ from werkzeug.routing import IntegerConverter
 from app import (
     compression,
     logs,
-    models,  # noqa: F401  (tables and user_loader exist before first use)
+    models,  # noqa: F401  (every table exists before first use)
     security,
 )
 from app.auth import bp as auth_bp

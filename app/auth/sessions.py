@@ -4,6 +4,7 @@ from flask import current_app, g, session
 from flask_login import current_user, login_user, logout_user
 
 from app.clients import client_address, client_device, record_security_event
+from app.extensions import db, login
 from app.models import SecurityEventKind, User, UserSession
 
 
@@ -52,3 +53,19 @@ def signed_in_user() -> str:
     """The rate-limit key of the signed-in user, for limits that follow an account, not an
     address."""
     return f"user:{current_user.id}"
+
+
+@login.user_loader
+def load_user(session_key: str) -> User | None:
+    """The user of the live session a cookie names (a cookie from before server-side sessions,
+    ``id:token``, names none)."""
+    user_session = UserSession.find(session_key)
+    if user_session is None:
+        return None
+    if user_session.has_expired():
+        user_session.end()
+        db.session.commit()  # refused for good, whatever the rest of this request does
+        return None
+    user = user_session.user
+    user.current_session = user_session
+    return user

@@ -16,7 +16,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.avatars import AVATAR_KEY_LENGTH, AvatarSource, avatar_url, new_avatar_key
-from app.extensions import db, login
+from app.extensions import db
 from app.models.clock import utcnow
 from app.models.follow import Follow
 from app.models.post import Post
@@ -119,7 +119,7 @@ class User(UserMixin, db.Model):
     )
 
     # The session this object was signed in or loaded through, for this request only (set by
-    # app.auth.sessions.start_session and load_user below); unannotated, so not a column.
+    # app.auth.sessions' start_session and load_user); unannotated, so not a column.
     current_session = None
 
     __table_args__ = (
@@ -452,19 +452,3 @@ class User(UserMixin, db.Model):
                 following_count=following.scalar_subquery(),
             )
         )
-
-
-@login.user_loader
-def load_user(session_key: str) -> User | None:
-    """The user of the live session a cookie names (a cookie from before server-side sessions,
-    ``id:token``, names none)."""
-    user_session = UserSession.find(session_key)
-    if user_session is None:
-        return None
-    if user_session.has_expired():
-        user_session.end()
-        db.session.commit()  # refused for good, whatever the rest of this request does
-        return None
-    user = user_session.user
-    user.current_session = user_session
-    return user
