@@ -7,11 +7,21 @@ from collections.abc import Callable, Mapping, Sequence
 from flask import abort, has_request_context, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import Field, HiddenField, StringField
+from wtforms import EmailField, Field, HiddenField, PasswordField, StringField
 from wtforms.form import BaseForm
-from wtforms.validators import DataRequired, Length, Regexp, StopValidation, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    Regexp,
+    StopValidation,
+    ValidationError,
+)
 
 from app.models import (
+    EMAIL_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
     USERNAME_MAX_LENGTH,
     USERNAME_MIN_LENGTH,
     USERNAME_PATTERN,
@@ -99,6 +109,38 @@ def no_control_characters(form: FlaskForm, field: Field) -> None:
     # Stops the field's other checks: nothing useful can be said about such a value.
     if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
         raise StopValidation("Remove the invisible control characters from this text.")
+
+
+# Long enough for any passphrase; short enough that hashing it costs nothing unusual.
+PASSWORD_MAX_LENGTH = 128
+
+
+def email_field(label: str = "Email") -> EmailField:
+    return EmailField(
+        label,
+        filters=[strip],
+        validators=[DataRequired(), no_control_characters, Length(max=EMAIL_MAX_LENGTH), Email()],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+def new_password_fields(label: str = "Password") -> tuple[PasswordField, PasswordField]:
+    password = PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            no_control_characters,
+            Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH),
+        ],
+        description=f"At least {PASSWORD_MIN_LENGTH} characters.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        f"Confirm {label.lower()}",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    return password, confirm
 
 
 def username_field(label: str = "Username") -> StringField:

@@ -1,46 +1,18 @@
 from flask import current_app
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.forms import (
+    PASSWORD_MAX_LENGTH,
     Form,
     check_username_available,
+    email_field,
+    new_password_fields,
     no_control_characters,
     strip,
     username_field,
 )
-from app.models import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH, User
-
-# Long enough for any passphrase; short enough that hashing it costs nothing unusual.
-PASSWORD_MAX_LENGTH = 128
-
-
-def email_field(label: str = "Email") -> EmailField:
-    return EmailField(
-        label,
-        filters=[strip],
-        validators=[DataRequired(), no_control_characters, Length(max=EMAIL_MAX_LENGTH), Email()],
-        render_kw={"autocomplete": "email"},
-    )
-
-
-def new_password_fields(label: str = "Password") -> tuple[PasswordField, PasswordField]:
-    password = PasswordField(
-        label,
-        validators=[
-            DataRequired(),
-            no_control_characters,
-            Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH),
-        ],
-        description=f"At least {PASSWORD_MIN_LENGTH} characters.",
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        f"Confirm {label.lower()}",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
-        render_kw={"autocomplete": "new-password"},
-    )
-    return password, confirm
+from app.models import EMAIL_MAX_LENGTH, User
 
 
 class RegistrationForm(Form):

@@ -2,11 +2,13 @@ from wtforms import PasswordField, RadioField, StringField, SubmitField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.auth.forms import PASSWORD_MAX_LENGTH, email_field, new_password_fields
 from app.avatars import AvatarSource, gravatar_enabled
 from app.forms import (
+    PASSWORD_MAX_LENGTH,
     Form,
     check_username_available,
+    email_field,
+    new_password_fields,
     no_control_characters,
     normalize_text,
     strip,
