@@ -78,13 +78,15 @@ def test_a_password_change_is_recorded(app, client, login):
 
 def test_events_older_than_90_days_are_forgotten_when_the_next_one_arrives(app, client, make_user):
     user_id = make_user("ann")
+    gone_quiet = make_user("bob")  # an account nobody uses: its old events go too
     with app.app_context():
-        old = SecurityEvent(
-            user_id=user_id,
-            kind=SecurityEventKind.SIGNED_IN,
-            created_at=utcnow() - timedelta(days=91),
-        )
-        db.session.add(old)
+        for owner in (user_id, gone_quiet):
+            old = SecurityEvent(
+                user_id=owner,
+                kind=SecurityEventKind.SIGNED_IN,
+                created_at=utcnow() - timedelta(days=91),
+            )
+            db.session.add(old)
         db.session.commit()
     client.post("/auth/login", data={"username": "ann", "password": PASSWORD})
     with app.app_context():
