@@ -8,6 +8,7 @@ import sqlalchemy.orm as so
 
 from app.extensions import db
 from app.models.clock import utcnow
+from app.models.types import stored_as_text
 
 SECURITY_EVENT_RETENTION = timedelta(days=90)
 ADDRESS_MAX_LENGTH = 45  # the longest text form of an IPv6 address
@@ -50,16 +51,7 @@ EVENT_DESCRIPTIONS = {
 class SecurityEvent(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
-    # Stored as text rather than a database enum: new kinds need no migration.
-    kind: so.Mapped[SecurityEventKind] = so.mapped_column(
-        sa.Enum(
-            SecurityEventKind,
-            native_enum=False,
-            create_constraint=False,
-            length=32,
-            values_callable=lambda kinds: [kind.value for kind in kinds],
-        )
-    )
+    kind: so.Mapped[SecurityEventKind] = so.mapped_column(stored_as_text(SecurityEventKind, 32))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     ip_address: so.Mapped[str | None] = so.mapped_column(sa.String(ADDRESS_MAX_LENGTH))
     device: so.Mapped[str | None] = so.mapped_column(sa.String(DEVICE_MAX_LENGTH))

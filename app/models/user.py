@@ -21,6 +21,7 @@ from app.models.clock import utcnow
 from app.models.follow import Follow
 from app.models.post import Post
 from app.models.session import UserSession
+from app.models.types import stored_as_text
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 32
@@ -91,15 +92,8 @@ class User(UserMixin, db.Model):
     avatar_key: so.Mapped[str] = so.mapped_column(
         sa.String(AVATAR_KEY_LENGTH), default=new_avatar_key
     )
-    # Text rather than a database enum: new sources (uploads) need no migration.
     avatar_source: so.Mapped[AvatarSource] = so.mapped_column(
-        sa.Enum(
-            AvatarSource,
-            native_enum=False,
-            create_constraint=False,
-            length=16,
-            values_callable=lambda sources: [source.value for source in sources],
-        ),
+        stored_as_text(AvatarSource, 16),
         default=AvatarSource.GENERATED,
         server_default=AvatarSource.GENERATED.value,
     )
