@@ -87,6 +87,7 @@ class Browser:
         self.session.trust_env = False
         self.session.verify = str(ca)
         self.page = base_url + "/"  # the page the browser shows, the Referer of its forms
+        self.last_error: requests.ConnectionError | None = None
         self.session.mount("https://", SourceAddressAdapter(source))
         self.session.mount("http://", SourceAddressAdapter(source))
 
@@ -105,7 +106,8 @@ class Browser:
             )
         except requests.exceptions.SSLError:
             raise  # a broken certificate set-up, not an outage
-        except requests.ConnectionError:
+        except requests.ConnectionError as error:
+            self.last_error = error  # why the last request got no answer, for failure messages
             response = None
         self.recorder.exchanges.append(
             Exchange(
@@ -124,14 +126,17 @@ class Browser:
     def form(self, path: str, field: str) -> tuple[str, dict[str, str]]:
         """GET ``path``; the action and hidden fields of its form that has a field ``field``.
 
-        A page that did not come (no answer, or a 5xx) is loaded again, as a user would.
+        A page that did not come (no answer, or a 5xx) is loaded again, as a user would, for a
+        few seconds.
         """
-        for _ in range(5):
+        for _ in range(10):
             response = self.get(path)
             if response is not None and response.status_code < 500:
                 break
-            time.sleep(0.2)
-        assert response is not None and response.status_code == 200, f"GET {path}: {response}"
+            time.sleep(0.5)
+        assert response is not None and response.status_code == 200, (
+            f"GET {path}: {response or self.last_error}"
+        )
         parser = Forms()
         parser.feed(response.text)
         for form in parser.forms:
