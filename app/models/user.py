@@ -127,7 +127,10 @@ class User(UserMixin, db.Model):
 
     @so.validates("username")
     def _keep_skeleton(self, key: str, username: str) -> str:
-        self.username_skeleton = username_skeleton(username)
+        # A name set again unchanged keeps its skeleton: a look-alike from before the rule
+        # (NULL, see the migration) stays as it is rather than colliding with the original.
+        if username != self.username:
+            self.username_skeleton = username_skeleton(username)
         return username
 
     def get_id(self) -> str:

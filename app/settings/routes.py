@@ -43,8 +43,7 @@ def require_login() -> None:
 def profile():
     form = ProfileForm(current_user)
     if form.validate_on_submit():
-        if form.username.data != current_user.username:
-            current_user.username = form.username.data
+        current_user.username = form.username.data
         current_user.about_me = form.about_me.data or None
         if "avatar_source" in form:
             current_user.avatar_source = AvatarSource(form.avatar_source.data)
@@ -159,7 +158,6 @@ def export_download():
     )
     # Usernames are letters, digits, "_", "." and "-": nothing to quote in the header.
     response.headers["Content-Disposition"] = f"attachment; filename=microblog-{user.username}.json"
-    response.cache_control.no_store = True  # the account's private data
     return response
 
 
