@@ -34,14 +34,25 @@ class Base(so.DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+# Another writer holds SQLite's lock for this long at most before a statement gives up.
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+
 @sa.event.listens_for(sa.Engine, "connect")
-def enforce_foreign_keys_on_sqlite(dbapi_connection, connection_record) -> None:
+def configure_sqlite_connection(dbapi_connection, connection_record) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
     # SQLite ignores foreign keys, ON DELETE CASCADE included, unless each connection asks;
     # without it deleting an account would leave its posts, follows and sessions behind.
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # Readers and the writer no longer block each other (a file database; memory ignores it),
+    # and a commit waits for the log, not for the disk: a crash may lose the last commits but
+    # never corrupts the file.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
 
 
 migrate = Migrate(render_as_batch=True)  # SQLite can't ALTER most things in place

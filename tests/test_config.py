@@ -135,3 +135,20 @@ def test_production_warns_when_rate_limits_are_counted_per_process(caplog):
     caplog.clear()
     create_app(SharedLimits)
     assert "rate limits are counted per process" not in caplog.text
+
+
+def test_a_sqlite_file_is_opened_for_concurrent_readers_and_safe_writes(tmp_path):
+    class FileConfig(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'app.db'}"
+
+    app = create_app(FileConfig)
+    with app.app_context():
+        with db.engine.connect() as connection:
+
+            def pragma(name: str):
+                return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+            settings = [pragma(name) for name in ("journal_mode", "synchronous", "foreign_keys")]
+            assert settings == ["wal", 1, 1]  # synchronous 1 is NORMAL
+            assert pragma("busy_timeout") == 5000
+        db.engine.dispose()
