@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 from app import create_app
 from app.email import background
 from app.extensions import db, limiter, mail
-from app.models import Post, User, utcnow
+from app.models import Post, SiteCount, User, utcnow
 from app.models import clock as app_clock
 from config import TestingConfig
 from tests.helpers import RedisServer
@@ -182,6 +182,7 @@ def make_user(app: Flask) -> Callable[..., int]:
                     for n in range(posts)
                 ]
                 db.session.execute(sa.insert(Post), rows)
+                SiteCount.add(SiteCount.POSTS, posts)
             db.session.commit()
             return user.id
 

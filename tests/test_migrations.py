@@ -125,8 +125,10 @@ def test_upgrading_a_populated_database_keeps_every_row_and_counts_posts(migrate
             )
         ).all()
         posts = connection.scalars(sa.text("SELECT body FROM post ORDER BY id")).all()
+        site_posts = connection.scalar(sa.text("SELECT value FROM site_count WHERE name = 'posts'"))
     assert [tuple(row) for row in users] == [("ann", 2, 0, 0), ("bob", 1, 0, 0)]
     assert posts == ["a1", "a2", "b1"]
+    assert site_posts == 3
     downgrade(revision="d4f8d37d520a")
     with pytest.raises(sa.exc.IntegrityError):  # the username index survived the way back
         insert_user("ANN", email="again@example.com", session_token="three")
@@ -276,3 +278,32 @@ def test_email_confirmation_migration_counts_existing_accounts_as_confirmed(migr
             sa.text('SELECT member_since, email_confirmed_at FROM "user"')
         ).one()
     assert row.email_confirmed_at == row.member_since
+
+
+def post_indexes() -> set[str]:
+    return {index["name"] for index in sa.inspect(db.engine).get_indexes("post")}
+
+
+def test_feeds_by_id_migration_counts_existing_posts_and_swaps_the_indexes(migrated_app):
+    upgrade(revision="d4f8d37d520a")
+    insert_user("ann", session_token="one")
+    with db.engine.begin() as connection:
+        ann_id = connection.scalar(sa.text('SELECT id FROM "user"'))
+        connection.execute(
+            sa.text(
+                "INSERT INTO post (body, created_at, author_id) "
+                "VALUES (:body, CURRENT_TIMESTAMP, :author_id)"
+            ),
+            [{"body": f"post {n}", "author_id": ann_id} for n in range(4)],
+        )
+    upgrade(revision="49e0b56c08b0")
+    assert "site_count" not in table_names()
+    upgrade(revision="880c3fd30522")
+    with db.engine.connect() as connection:
+        counts = connection.execute(sa.text("SELECT name, value FROM site_count")).all()
+    assert [tuple(row) for row in counts] == [("posts", 4)]
+    assert "ix_post_author_id_id" in post_indexes()
+    assert not {"ix_post_created_at", "ix_post_author_id_created_at"} & post_indexes()
+    downgrade(revision="49e0b56c08b0")
+    assert "site_count" not in table_names()
+    assert {"ix_post_created_at", "ix_post_author_id_created_at"} <= post_indexes()

@@ -2,6 +2,7 @@
 
 from app.models.account import USERNAME_RESERVATION, ReservedUsername, delete_account
 from app.models.clock import utcnow
+from app.models.counters import SiteCount
 from app.models.follow import Follow
 from app.models.post import (
     POST_MAX_LENGTH,
@@ -10,6 +11,7 @@ from app.models.post import (
     is_submission_key,
     new_submission_key,
 )
+from app.models.recount import recount
 from app.models.security import SecurityEvent, SecurityEventKind
 from app.models.session import UserSession
 from app.models.user import (
@@ -40,6 +42,7 @@ __all__ = [
     "ReservedUsername",
     "SecurityEvent",
     "SecurityEventKind",
+    "SiteCount",
     "User",
     "UserSession",
     "delete_account",
@@ -47,6 +50,7 @@ __all__ = [
     "is_valid_username",
     "new_submission_key",
     "normalize_email",
+    "recount",
     "username_skeleton",
     "utcnow",
 ]

@@ -7,6 +7,7 @@ import sqlalchemy.orm as so
 
 from app.extensions import db
 from app.models.clock import utcnow
+from app.models.counters import SiteCount
 from app.models.follow import Follow
 from app.models.user import USERNAME_MAX_LENGTH, User, username_skeleton
 
@@ -60,6 +61,9 @@ def delete_account(user: User) -> None:
         .where(User.id.in_(follower_ids))
         .values(following_count=User.following_count - 1)
     )
+    # Read in the statement: the row's count, whatever this session last loaded.
+    posts = sa.select(User.posts_count).where(User.id == user.id).scalar_subquery()
+    SiteCount.add(SiteCount.POSTS, -posts)
     ReservedUsername.reserve(user.username)
     db.session.delete(user)
     db.session.flush()

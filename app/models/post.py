@@ -36,7 +36,7 @@ def is_submission_key(value: object) -> bool:
 class Post(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     body: so.Mapped[str] = so.mapped_column(sa.String(POST_MAX_LENGTH))
-    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     edited_at: so.Mapped[datetime | None]
     author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     # The one-time key of the form this post was sent from (NULL for posts made before keys,
@@ -46,8 +46,9 @@ class Post(db.Model):
     author: so.Mapped["User"] = so.relationship(back_populates="posts")
 
     __table_args__ = (
-        # Serves a profile's posts newest first; its leading column also serves the foreign key.
-        sa.Index("ix_post_author_id_created_at", author_id, created_at),
+        # Serves a profile's posts newest first (and the home timeline, one author at a time);
+        # its leading column also serves the foreign key.
+        sa.Index("ix_post_author_id_id", author_id, "id"),
         # Per author, so nobody can block another's post by guessing a key. It is the index,
         # not a lookup before the insert, that stops two concurrent submissions both landing.
         sa.Index("uq_post_author_id_submission_key", author_id, submission_key, unique=True),
@@ -63,17 +64,20 @@ class Post(db.Model):
 
     @classmethod
     def newest_first(cls) -> sa.Select[tuple["Post"]]:
-        """Every post, newest first; the id breaks ties so pages never overlap."""
-        return sa.select(cls).order_by(cls.created_at.desc(), cls.id.desc())
+        """Every post, newest first.
+
+        Feeds are ordered by id, which the database hands out in publication order: one
+        column every feed's index ends with, and one number as a page's cursor.
+        """
+        return sa.select(cls).order_by(cls.id.desc())
 
     @classmethod
-    def with_authors(cls, ids: list[int]) -> list["Post"]:
-        """These posts in feed order, each with its author loaded in the same statement."""
-        if not ids:
-            return []
+    def with_authors(cls, ids: sa.Select[tuple[int]]) -> list["Post"]:
+        """The posts whose ids ``ids`` selects, newest first, each with its author, in one
+        statement (the ids are chosen first, on an index alone: a "deferred join")."""
         stmt = (
             cls.newest_first()
-            .where(cls.id.in_(ids))
+            .where(cls.id.in_(ids.scalar_subquery()))
             .options(so.joinedload(cls.author, innerjoin=True))
         )
         return list(db.session.scalars(stmt))

@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.avatars import AVATAR_KEY_LENGTH, AvatarSource, avatar_url, new_avatar_key
 from app.extensions import db
 from app.models.clock import utcnow
+from app.models.counters import SiteCount
 from app.models.follow import Follow
 from app.models.post import Post
 from app.models.session import UserSession
@@ -358,6 +359,12 @@ class User(UserMixin, db.Model):
     def is_following(self, user: "User") -> bool:
         return db.session.get(Follow, (self.id, user.id)) is not None
 
+    @classmethod
+    def followed_by(cls, viewer: "User") -> sa.ColumnElement[bool]:
+        """Whether ``viewer`` follows the user of the row, as a column: a page loads a user and
+        the reader's follow button in one statement."""
+        return sa.exists().where(Follow.follower_id == viewer.id, Follow.followed_id == cls.id)
+
     def follow(self, user: "User") -> bool:
         """Follow ``user``; False if already following. Nobody can follow themself."""
         if user.id == self.id:
@@ -409,6 +416,9 @@ class User(UserMixin, db.Model):
     # Posts -------------------------------------------------------------------------------
 
     def publish(self, body: str, *, submission_key: str | None = None) -> "Post":
+        # Counted before the post joins the session: the UPDATE would flush it, and a refused
+        # row (a form sent twice) must fail at commit, where publish_once() expects it.
+        SiteCount.add(SiteCount.POSTS, 1)
         post = Post(body=body, author=self, submission_key=submission_key)
         db.session.add(post)
         self.posts_count = User.posts_count + 1
@@ -425,16 +435,31 @@ class User(UserMixin, db.Model):
             raise ValueError("Only the author can delete a post.")
         db.session.delete(post)
         self.posts_count = User.posts_count - 1
+        SiteCount.add(SiteCount.POSTS, -1)
 
     def posts_newest_first(self) -> sa.Select[tuple["Post"]]:
         return Post.newest_first().where(Post.author_id == self.id)
 
     def timeline(self) -> sa.Select[tuple["Post"]]:
         """This user's posts and those of everyone they follow, newest first."""
-        followed = sa.select(Follow.followed_id).where(Follow.follower_id == self.id)
-        return Post.newest_first().where(
-            sa.or_(Post.author_id == self.id, Post.author_id.in_(followed))
+        # One list of authors rather than "author is me OR author in followed": both databases
+        # then read each author's newest posts from (author_id, id), a cost bounded by what
+        # those authors wrote, where an OR has SQLite merge two lookups and PostgreSQL walk
+        # every post until it finds a page of theirs (the whole table, for quiet follows).
+        authors = sa.union_all(
+            sa.select(Follow.followed_id).where(Follow.follower_id == self.id),
+            sa.select(sa.literal(self.id)),
         )
+        return Post.newest_first().where(Post.author_id.in_(authors))
+
+    def timeline_size(self) -> int:
+        """How many posts ``timeline()`` holds, added up from stored counts."""
+        followed_posts = (
+            sa.select(sa.func.coalesce(sa.func.sum(User.posts_count), 0))
+            .join(Follow, Follow.followed_id == User.id)
+            .where(Follow.follower_id == self.id)
+        )
+        return self.posts_count + db.session.scalar(followed_posts)
 
     @classmethod
     def recount(cls) -> None:

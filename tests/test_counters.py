@@ -1,0 +1,78 @@
+"""Stored counts: changed with the rows they count, so recounting finds nothing to correct."""
+
+import random
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Follow, Post, SiteCount, User, delete_account, recount
+from tests.test_models import add_user
+
+
+def stored_counts() -> dict[str, object]:
+    users = db.session.execute(
+        sa.select(User.id, User.posts_count, User.followers_count, User.following_count)
+    ).all()
+    return {
+        "users": sorted(tuple(row) for row in users),
+        "site posts": SiteCount.of(SiteCount.POSTS),
+    }
+
+
+def random_activity(rng: random.Random, users: list[User], steps: int) -> None:
+    """Posts, deletions, follows, unfollows and deleted accounts, each step committed."""
+    for step in range(steps):
+        action = rng.choices(
+            ["post", "delete post", "follow", "unfollow", "delete account", "join"],
+            weights=[8, 3, 5, 2, 1, 1],
+        )[0]
+        actor = rng.choice(users)
+        if action == "post":
+            actor.publish(f"step {step}")
+        elif action == "delete post":
+            post = db.session.scalar(actor.posts_newest_first().limit(1))
+            if post is not None:
+                actor.delete_post(post)
+        elif action in ("follow", "unfollow"):
+            other = rng.choice(users)
+            if other.id != actor.id:
+                actor.follow(other) if action == "follow" else actor.unfollow(other)
+        elif action == "delete account" and len(users) > 2:
+            delete_account(actor)
+            users.remove(actor)
+        elif action == "join":
+            users.append(add_user(f"joiner{step}"))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_recounting_after_random_activity_finds_no_drift(ctx, seed):
+    rng = random.Random(seed)
+    users = [add_user(name) for name in ("ann", "bob", "cat", "dan", "eve")]
+    db.session.commit()
+    random_activity(rng, users, steps=150)
+    db.session.expire_all()
+    before = stored_counts()
+    assert before["site posts"] == db.session.scalar(sa.select(sa.func.count()).select_from(Post))
+    assert sum(following for *_, following in before["users"]) == db.session.scalar(
+        sa.select(sa.func.count()).select_from(Follow)
+    )
+    recount()
+    db.session.commit()
+    db.session.expire_all()
+    assert stored_counts() == before
+
+
+def test_recount_corrects_counts_that_bulk_inserts_bypassed(ctx):
+    ann = add_user("ann")
+    db.session.execute(sa.insert(Post), [{"body": "bulk", "author_id": ann.id}] * 3)
+    recount()
+    db.session.commit()
+    db.session.refresh(ann)
+    assert (ann.posts_count, SiteCount.of(SiteCount.POSTS)) == (3, 3)
+
+
+def test_every_site_count_exists_from_the_start(ctx):
+    names = db.session.scalars(sa.select(SiteCount.name)).all()
+    assert sorted(names) == sorted(SiteCount.NAMES)
