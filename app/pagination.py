@@ -1,14 +1,100 @@
-"""Paging through lists: ``?page=`` rules shared by every list, and feeds at a fixed cost."""
+"""Paging through lists at a cost that does not grow with the site.
+
+Totals come from stored counts, never from counting rows. A page of posts is found from a
+cursor when the reader steps to the next or previous page ("older than post N": a short walk
+down an index, however deep the page), and by its number otherwise, counted from whichever end
+of the list is nearer, so the last page costs what the first does.
+"""
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, current_app, request
-from flask_sqlalchemy.pagination import Pagination
+from flask import abort, current_app, request, url_for
 
 from app.extensions import db
 from app.models import Post
 
-# OFFSET is a signed 64-bit integer in SQLite and PostgreSQL; a page beyond it cannot exist.
-MAX_OFFSET = 2**63 - 1
+Item = TypeVar("Item")
+
+# Cursors are post ids; anything else in their place is ignored.
+CURSOR_MAX = 2**63 - 1
+OLDER_THAN = "older_than"
+NEWER_THAN = "newer_than"
+# Page links around the current one, besides the first and the last.
+NEIGHBOURS = 2
+
+
+@dataclass(frozen=True)
+class PageLink:
+    label: str
+    url: str
+    rel: str | None = None
+    current: bool = False
+
+
+@dataclass
+class Page(Generic[Item]):
+    """One page of a list: its items, its number, the number of pages and the pager's links."""
+
+    items: list[Item]
+    number: int
+    pages: int
+    has_newer: bool
+    has_older: bool
+    # Cursors for the neighbouring pages: the ids of this page's newest and oldest items.
+    newer_than: int | None = None
+    older_than: int | None = None
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items)
+
+    def url(self, number: int, **cursor: int) -> str:
+        """This page's address for page ``number``, the request's other arguments kept."""
+        args = {k: v for k, v in request.args.items() if k not in ("page", OLDER_THAN, NEWER_THAN)}
+        if number > 1:
+            args["page"] = number
+        return url_for(request.endpoint, **request.view_args, **args, **cursor)
+
+    def newer_url(self) -> str:
+        if self.number == 2 or self.newer_than is None:
+            return self.url(self.number - 1)
+        return self.url(self.number - 1, **{NEWER_THAN: self.newer_than})
+
+    def older_url(self) -> str:
+        if self.older_than is None:
+            return self.url(self.number + 1)
+        return self.url(self.number + 1, **{OLDER_THAN: self.older_than})
+
+    def links(self) -> list[PageLink | None]:
+        """The pager: Newer, the first and last page numbers and this page's neighbours (None
+        where numbers are left out), Older."""
+        if self.pages <= 1:
+            return []
+        links: list[PageLink | None] = []
+        if self.has_newer:
+            links.append(PageLink("‹ Newer", self.newer_url(), rel="prev"))
+        numbers = {1, self.pages} | set(
+            range(max(1, self.number - NEIGHBOURS), min(self.pages, self.number + NEIGHBOURS) + 1)
+        )
+        previous = 0
+        for number in sorted(numbers):
+            if number > previous + 1:
+                links.append(None)
+            if number == self.number:
+                links.append(PageLink(str(number), self.url(number), current=True))
+            elif number == self.number - 1:
+                links.append(PageLink(str(number), self.newer_url()))
+            elif number == self.number + 1:
+                links.append(PageLink(str(number), self.older_url()))
+            else:
+                links.append(PageLink(str(number), self.url(number)))
+            previous = number
+        if self.has_older:
+            links.append(PageLink("Older ›", self.older_url(), rel="next"))
+        return links
 
 
 def requested_page() -> int:
@@ -17,25 +103,86 @@ def requested_page() -> int:
     return max(page, 1)
 
 
-def paginate(stmt: sa.Select) -> Pagination:
-    """One page of ``stmt``'s rows, ``POSTS_PER_PAGE`` long; 404 past the last page."""
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    page = requested_page()
-    if (page - 1) * per_page > MAX_OFFSET:
+def requested_cursor(name: str) -> int | None:
+    value = request.args.get(name, type=int)
+    if value is None or not 1 <= value <= CURSOR_MAX:
+        return None
+    return value
+
+
+def per_page() -> int:
+    return current_app.config["POSTS_PER_PAGE"]
+
+
+def page_count(total: int) -> int:
+    return max(1, math.ceil(total / per_page()))
+
+
+def number_or_404(total: int) -> int:
+    number = requested_page()
+    if number > page_count(total):
         abort(404)
-    pagination = db.paginate(stmt, page=page, per_page=per_page, max_per_page=None, error_out=False)
-    if page > 1 and not pagination.items:
-        abort(404)
-    return pagination
+    return number
 
 
-def paginate_posts(posts: sa.Select[tuple[Post]]) -> Pagination:
-    """One page of ``posts`` (a feed query) with their authors loaded.
+def paginate(stmt: sa.Select, total: int) -> Page:
+    """One page of ``stmt``'s rows by number, ``total`` (a stored count) long in all; 404 past
+    the last page. For lists bounded by one user's follows: the page is found by OFFSET."""
+    number = number_or_404(total)
+    items = list(db.session.scalars(stmt.limit(per_page()).offset((number - 1) * per_page())))
+    pages = page_count(total)
+    return Page(items, number, pages, has_newer=number > 1, has_older=number < pages)
 
-    The page is chosen on post ids alone (a "deferred join"), so the database walks an index
-    rather than joining the author of every skipped row; the page's posts and their authors
-    are then loaded in one statement.
+
+def paginate_posts(feed: sa.Select[tuple[Post]], total: int) -> Page[Post]:
+    """One page of ``feed`` (a query for posts, ``total`` of them as stored counts say), newest
+    first, each post with its author, in one statement; 404 past the last page.
+
+    Each page asks for one post more than it shows: whether that one comes tells whether
+    there is a page beyond, whatever the stored counts say.
     """
-    pagination = paginate(posts.with_only_columns(Post.id))
-    pagination.items = Post.with_authors(pagination.items)
-    return pagination
+    ids = feed.with_only_columns(Post.id).order_by(None)
+    size, pages = per_page(), page_count(total)
+    if (older_than := requested_cursor(OLDER_THAN)) is not None:
+        posts = Post.with_authors(
+            ids.where(Post.id < older_than).order_by(Post.id.desc()).limit(size + 1)
+        )
+        has_older = len(posts) > size
+        posts = posts[:size]
+        number = min(max(requested_page(), 2), pages) if has_older else max(pages, 2)
+        page = Page(posts, number, max(pages, number), has_newer=True, has_older=has_older)
+    elif (newer_than := requested_cursor(NEWER_THAN)) is not None:
+        posts = Post.with_authors(ids.where(Post.id > newer_than).order_by(Post.id).limit(size + 1))
+        has_newer = len(posts) > size
+        if not has_newer and len(posts) < size:  # the top was reached: show a full first page
+            return paginate_posts_by_number(ids, 1, total)
+        posts = posts[-size:]
+        number = min(max(requested_page(), 2), pages) if has_newer else 1
+        page = Page(posts, number, max(pages, number), has_newer=has_newer, has_older=True)
+    else:
+        return paginate_posts_by_number(ids, number_or_404(total), total)
+    if not page.items:
+        abort(404)
+    page.newer_than, page.older_than = page.items[0].id, page.items[-1].id
+    return page
+
+
+def paginate_posts_by_number(ids: sa.Select[tuple[int]], number: int, total: int) -> Page[Post]:
+    size = per_page()
+    newer = (number - 1) * size  # posts on the pages before this one
+    older = total - newer - size  # posts on the pages after it
+    if number == 1 or newer <= older:
+        chosen = ids.order_by(Post.id.desc()).offset(newer).limit(size + 1)
+        posts = Post.with_authors(chosen)
+        has_older = len(posts) > size
+        posts = posts[:size]
+    else:  # nearer the end: counted from the oldest post, the last page is as cheap as the first
+        chosen = ids.order_by(Post.id).offset(max(older, 0)).limit(size + min(older, 0))
+        posts = Post.with_authors(chosen)
+        has_older = older > 0
+    if number > 1 and not posts:
+        abort(404)
+    page = Page(posts, number, page_count(total), has_newer=number > 1, has_older=has_older)
+    if posts:
+        page.newer_than, page.older_than = posts[0].id, posts[-1].id
+    return page

@@ -1,5 +1,7 @@
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import (
     Blueprint,
     abort,
@@ -17,7 +19,7 @@ from app.auth.confirmation import confirmed_required
 from app.extensions import config_limit, db, limiter, login, moment
 from app.health.routes import PROBE_ENDPOINTS
 from app.main.forms import NewPostForm, PostForm
-from app.models import Post
+from app.models import Post, SiteCount
 from app.pagination import paginate_posts
 from app.posting import publish_once
 from app.redirects import safe_next_path
@@ -54,7 +56,7 @@ def index():
     if not current_user.is_authenticated:
         if request.method == "POST":
             return login.unauthorized()
-        pagination = paginate_posts(Post.newest_first())
+        pagination = paginate_posts(Post.newest_first(), SiteCount.of(SiteCount.POSTS))
         return render_template("main/index.html", title="Home", form=None, pagination=pagination)
     form = NewPostForm()
     if form.validate_on_submit():
@@ -73,18 +75,19 @@ def index():
                 "warning",
             )
         return redirect(url_for("main.post", post_id=post.id))
-    pagination = paginate_posts(current_user.timeline())
+    pagination = paginate_posts(current_user.timeline(), current_user.timeline_size())
     return render_template("main/index.html", title="Home", form=form, pagination=pagination)
 
 
 @bp.get("/explore")
 def explore():
-    pagination = paginate_posts(Post.newest_first())
+    pagination = paginate_posts(Post.newest_first(), SiteCount.of(SiteCount.POSTS))
     return render_template("main/explore.html", title="Explore", pagination=pagination)
 
 
 def post_or_404(post_id: int) -> Post:
-    return db.first_or_404(Post.newest_first().where(Post.id == post_id))
+    stmt = sa.select(Post).where(Post.id == post_id).options(so.joinedload(Post.author))
+    return db.first_or_404(stmt)
 
 
 def own_post_or_403(post_id: int) -> Post:

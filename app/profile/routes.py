@@ -32,39 +32,49 @@ def user_or_404(username: str) -> User:
     return db.first_or_404(sa.select(User).where(User.username_matches(username)))
 
 
-def viewer_follows(user: User) -> bool:
-    return current_user.is_authenticated and current_user.is_following(user)
+def user_and_follow_state_or_404(username: str) -> tuple[User, bool]:
+    """The user, and whether the reader follows them, in one statement."""
+    if not is_valid_username(username):
+        abort(404)
+    following = User.followed_by(current_user) if current_user.is_authenticated else sa.false()
+    stmt = sa.select(User, following).where(User.username_matches(username))
+    row = db.session.execute(stmt).first()
+    if row is None:
+        abort(404)
+    return row[0], bool(row[1])
 
 
 @bp.get("/user/<username>")
 def user(username: str):
-    user = user_or_404(username)
+    user, is_following = user_and_follow_state_or_404(username)
     if username != user.username:  # one address per profile, whatever case was typed
         page = request.args.get("page")
         return redirect(url_for("profile.user", username=user.username, page=page), 301)
-    pagination = paginate_posts(user.posts_newest_first())
+    pagination = paginate_posts(user.posts_newest_first(), user.posts_count)
     return render_template(
         "profile/user.html",
         title=user.username,
         user=user,
-        is_following=viewer_follows(user),
+        is_following=is_following,
         pagination=pagination,
     )
 
 
 @bp.get("/user/<username>/popup")
 def popup(username: str):
-    user = user_or_404(username)
-    return render_template("profile/popup.html", user=user, is_following=viewer_follows(user))
+    user, is_following = user_and_follow_state_or_404(username)
+    return render_template("profile/popup.html", user=user, is_following=is_following)
 
 
 def follow_list(username: str, relation: str):
     user = user_or_404(username)
     if relation == "followers":
-        people, heading = user.followers_newest_first(), f"People following {user.username}"
+        people, total = user.followers_newest_first(), user.followers_count
+        heading = f"People following {user.username}"
     else:
-        people, heading = user.following_newest_first(), f"People {user.username} follows"
-    pagination = paginate(people)
+        people, total = user.following_newest_first(), user.following_count
+        heading = f"People {user.username} follows"
+    pagination = paginate(people, total)
     followed_ids = (
         current_user.following_among(pagination.items) if current_user.is_authenticated else set()
     )
