@@ -5,11 +5,19 @@ import sqlalchemy.orm as so
 
 from app import create_app
 from app.extensions import db
-from app.models import Post, User
+from app.models import Post, SiteCount, User, recount
 
 app = create_app()
 
 
 @app.shell_context_processor
 def make_shell_context() -> dict[str, object]:
-    return {"db": db, "sa": sa, "so": so, "User": User, "Post": Post}
+    return {
+        "db": db,
+        "sa": sa,
+        "so": so,
+        "User": User,
+        "Post": Post,
+        "SiteCount": SiteCount,
+        "recount": recount,
+    }

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 import app.models.account as account_module
 from app.extensions import db
-from app.models import Follow, Post, ReservedUsername, SecurityEvent, User, utcnow
+from app.models import Follow, Post, ReservedUsername, SecurityEvent, User, recount, utcnow
 from tests.conftest import PASSWORD
 from tests.helpers import text_of
 
@@ -35,7 +35,7 @@ def stored_counts(app) -> dict[str, tuple[int, int, int]]:
 
 def recounted(app) -> dict[str, tuple[int, int, int]]:
     with app.app_context():
-        User.recount()
+        recount()
         db.session.commit()
     return stored_counts(app)
 

@@ -53,4 +53,4 @@ def test_shell_context_has_the_admin_tools(monkeypatch):
     import microblog
 
     context = microblog.make_shell_context()
-    assert {"db", "sa", "so", "User", "Post"} <= context.keys()
+    assert {"db", "sa", "so", "User", "Post", "SiteCount", "recount"} <= context.keys()

@@ -140,6 +140,7 @@ def test_production_warns_when_rate_limits_are_counted_per_process(caplog):
 def test_a_sqlite_file_is_opened_for_concurrent_readers_and_safe_writes(tmp_path):
     class FileConfig(TestingConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'app.db'}"
+        SQLALCHEMY_ENGINE_OPTIONS = None  # not the PostgreSQL schema's, in a PostgreSQL run
 
     app = create_app(FileConfig)
     with app.app_context():

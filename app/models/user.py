@@ -463,7 +463,8 @@ class User(UserMixin, db.Model):
 
     @classmethod
     def recount(cls) -> None:
-        """Set every stored count from the rows it counts: after bulk inserts, or to check."""
+        """Set every user's stored counts from the rows they count (``recount()`` in
+        ``app.models`` does this and every other stored count)."""
         posts = sa.select(sa.func.count()).where(Post.author_id == cls.id)
         followers = sa.select(sa.func.count()).where(Follow.followed_id == cls.id)
         following = sa.select(sa.func.count()).where(Follow.follower_id == cls.id)
