@@ -23,7 +23,10 @@ PLACEHOLDER_NUMBER = 2147483519
 def _pattern(endpoint: str, name: str, number: bool) -> tuple[str, str] | None:
     """The text before and after the variable in this request's URL for ``endpoint``."""
     placeholder = PLACEHOLDER_NUMBER if number else PLACEHOLDER_TEXT
-    url = url_for(endpoint, **{name: placeholder})
+    try:
+        url = url_for(endpoint, **{name: placeholder})
+    except ValueError:  # text for a number converter: url_for converts it, every time
+        return None
     marker = str(placeholder)
     if url.count(marker) != 1:  # a prefix that happens to contain it: no shortcut
         return None

@@ -49,6 +49,14 @@ def is_private() -> bool:
     return (user is not None and user.is_authenticated) or csrf_field in g
 
 
+def revalidated_privately(response: Response) -> bool:
+    """Whether the view chose ``private, no-cache``: a copy for this browser alone, which it
+    must check with the server (ETag) before each use. Only a view whose answer carries no
+    form token and whose ETag names the viewer may (the hover card)."""
+    cache_control = response.cache_control
+    return bool(cache_control.private and cache_control.no_cache) and "ETag" in response.headers
+
+
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers["Content-Security-Policy"] = content_security_policy()
@@ -57,7 +65,7 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")  # a view may tighten
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "camera=(), geolocation=(), microphone=(), payment=()"
-    if is_private():
+    if is_private() and not revalidated_privately(response):
         # Neither a shared proxy nor the browser's history may keep a copy: the next person at
         # a shared computer must not page back into someone's account or reuse their form.
         headers["Cache-Control"] = "no-store"
