@@ -1,5 +1,6 @@
 """Security headers on every response, and the per-request nonce scripts carry."""
 
+import functools
 import secrets
 
 from flask import Flask, Response, current_app, g
@@ -14,14 +15,24 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
+# Where each response's nonce goes in the policy, which is otherwise the same for every one.
+NONCE_SLOT = "<nonce>"
+
+
 def content_security_policy() -> str:
+    return policy_with_nonce_slot(gravatar_enabled()).replace(NONCE_SLOT, csp_nonce())
+
+
+@functools.cache
+def policy_with_nonce_slot(gravatar: bool) -> str:
+    """The policy, built once per setting rather than for every response."""
     # The nonce alone: every script tag carries it (moment.js from its CDN too, pinned by its
     # integrity hash). A host in this list would admit every script on that host, including
     # libraries known to turn an injected attribute into running code.
-    scripts = [f"'nonce-{csp_nonce()}'"]
+    scripts = [f"'nonce-{NONCE_SLOT}'"]
     images = ["'self'", "data:"]  # Bootstrap draws its small icons as data: SVGs
     # Any page may show the avatar of a user who chose Gravatar (hover cards arrive later).
-    if gravatar_enabled():
+    if gravatar:
         images.append(GRAVATAR_ORIGIN)
     directives = {
         "default-src": ["'self'"],
