@@ -6,6 +6,7 @@ from werkzeug.routing import IntegerConverter
 
 from app import (
     compression,
+    links,
     logs,
     models,  # noqa: F401  (every table exists before first use)
     security,
@@ -32,7 +33,8 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     config_class.init_app(app)
 
     app.url_map.converters["id"] = RowIdConverter
-    for extension in (db, login, bootstrap, moment, mail, csrf, limiter, security, compression):
+    extensions = (db, login, bootstrap, moment, mail, csrf, limiter, security, compression, links)
+    for extension in extensions:
         extension.init_app(app)
     migrate.init_app(app, db)
     blueprints = (errors_bp, auth_bp, main_bp, profile_bp, settings_bp, health_bp)

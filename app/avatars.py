@@ -5,11 +5,13 @@ something derived from the email address.
 """
 
 import enum
+import functools
 import hashlib
 import secrets
-from urllib.parse import urlencode
 
-from flask import current_app, url_for
+from flask import current_app
+
+from app.links import fast_url_for
 
 GRID = 5  # cells per side; the left half is mirrored, as faces and logos are
 CELL = 10  # SVG units per cell
@@ -36,10 +38,15 @@ def avatar_url(*, source: str, key: str, email: str, size: int) -> str:
     if source == AvatarSource.GRAVATAR and gravatar_enabled():
         # Only for users who chose Gravatar, knowing that its URL carries a hash of their
         # address that anyone can match against addresses they know.
-        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-        query = urlencode({"d": "identicon", "s": size})
-        return f"{GRAVATAR_ORIGIN}/avatar/{digest}?{query}"
-    return url_for("profile.identicon", key=key)
+        return f"{gravatar_base(email)}?d=identicon&s={int(size)}"
+    return fast_url_for("profile.identicon", key=key)
+
+
+@functools.lru_cache(maxsize=1024)
+def gravatar_base(email: str) -> str:
+    """Gravatar's address for this email, hashed once however many times a page shows it."""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return f"{GRAVATAR_ORIGIN}/avatar/{digest}"
 
 
 def identicon_svg(key: str) -> str:

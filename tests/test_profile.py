@@ -1,7 +1,12 @@
+import re
+from pathlib import Path
+
 import pytest
+from flask import template_rendered
 
 from app.extensions import db
 from app.models import User
+from app.profile.routes import CARD_FIELDS, CARD_TEMPLATES
 from tests.helpers import field_value, post_form, text_of
 
 XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
@@ -181,3 +186,85 @@ def test_profile_statement_count_does_not_grow_with_page_size(app, client, make_
         client.get(f"/user/writer{per_page}")
         counts.append(len(sql_log))
     assert counts[0] == counts[1]
+
+
+# --- The hover card's ETag: a repeat hover on another page costs a 304, not a render --------
+
+
+def rendered_templates(app):
+    names: list[str] = []
+
+    def record(sender, template, context, **extra):
+        names.append(template.name)
+
+    template_rendered.connect(record, app)
+    return names
+
+
+def test_a_repeat_hover_gets_a_304_without_rendering(app, client, login, make_user):
+    make_user("bob", about_me="Hi")
+    login("ann")
+    first = client.get("/user/bob/popup")
+    etag = first.headers["ETag"]
+    rendered = rendered_templates(app)
+    again = client.get("/user/bob/popup", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert again.headers["ETag"] == etag
+    assert rendered == []
+    # A stale or foreign tag gets the card.
+    other = client.get("/user/bob/popup", headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and "Hi" in text_of(other)
+
+
+def test_the_card_is_kept_privately_and_checked_before_each_use(client, login, make_user):
+    make_user("bob")
+    visitor = client.get("/user/bob/popup")
+    login("ann")
+    reader = client.get("/user/bob/popup")
+    for response in (visitor, reader):
+        assert set(response.headers["Cache-Control"].replace(" ", "").split(",")) == {
+            "private",
+            "no-cache",
+        }
+        assert "Cookie" in response.headers["Vary"]
+    assert 'name="csrf_token"' not in reader.get_data(as_text=True)  # no token kept anywhere
+
+
+def test_following_or_a_new_about_me_changes_the_etag(client, login, make_user):
+    make_user("bob")
+    login("ann")
+    tags = [client.get("/user/bob/popup").headers["ETag"]]
+    client.post("/follow/bob")
+    followed = client.get("/user/bob/popup", headers={"If-None-Match": tags[-1]})
+    assert followed.status_code == 200 and ">Unfollow</button>" in followed.get_data(as_text=True)
+    tags.append(followed.headers["ETag"])
+    client.post("/auth/logout")
+    login("bob", create=False)
+    client.post("/settings/profile", data={"username": "bob", "about_me": "New words"})
+    client.post("/auth/logout")
+    login("ann", create=False)
+    changed = client.get("/user/bob/popup", headers={"If-None-Match": tags[-1]})
+    assert changed.status_code == 200 and "New words" in text_of(changed)
+    tags.append(changed.headers["ETag"])
+    assert len(set(tags)) == 3
+
+
+def test_another_reader_with_the_same_etag_gets_their_own_card(client, login, make_user):
+    make_user("bob")
+    login("ann")
+    client.post("/follow/bob")
+    etag = client.get("/user/bob/popup").headers["ETag"]
+    client.post("/auth/logout")  # the next person at this browser
+    visitor = client.get("/user/bob/popup", headers={"If-None-Match": etag})
+    assert visitor.status_code == 200 and "Unfollow" not in visitor.get_data(as_text=True)
+    login("cid")
+    reader = client.get("/user/bob/popup", headers={"If-None-Match": visitor.headers["ETag"]})
+    assert reader.status_code == 200 and ">Follow</button>" in reader.get_data(as_text=True)
+
+
+def test_the_etag_covers_everything_the_card_reads_of_its_user():
+    folder = Path(__file__).parent.parent / "app" / "templates"
+    read = set()
+    for name in CARD_TEMPLATES:
+        read |= set(re.findall(r"\buser\.(\w+)", (folder / name).read_text()))
+    assert read <= {*CARD_FIELDS, "avatar"}, "add the new field to CARD_FIELDS"

@@ -747,9 +747,9 @@ def test_a_multipart_form_without_files_is_still_a_form(client, login):
 # --- What browsers and proxies may keep -----------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "path", ["/", "/explore", "/user/ann", "/user/ann/popup", "/settings/profile", "/nothing"]
-)
+# The hover card (/user/ann/popup) is the one exception: private, revalidated by its ETag, and
+# without a form token (tests/test_profile.py).
+@pytest.mark.parametrize("path", ["/", "/explore", "/user/ann", "/settings/profile", "/nothing"])
 def test_every_answer_to_a_signed_in_user_is_no_store(client, login, path):
     login("ann")
     assert client.get(path).headers["Cache-Control"] == "no-store"

@@ -1,3 +1,4 @@
+import hashlib
 import re
 
 import sqlalchemy as sa
@@ -6,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -23,6 +25,19 @@ from app.redirects import safe_next_path
 bp = Blueprint("profile", __name__)
 
 AVATAR_KEY = re.compile(rf"[0-9a-f]{{{AVATAR_KEY_LENGTH}}}")
+# What the hover card shows of its user, besides the avatar: each is part of the card's ETag
+# (a test checks the card's templates read nothing else).
+CARD_FIELDS = (
+    "id",
+    "username",
+    "about_me",
+    "last_seen",
+    "posts_count",
+    "followers_count",
+    "following_count",
+)
+CARD_TEMPLATES = ("profile/popup.html", "_user_card.html", "_macros.html")
+CARD_AVATAR_SIZE = 128  # the card's 64-pixel avatar, drawn for high-density screens
 
 
 def user_or_404(username: str) -> User:
@@ -63,7 +78,39 @@ def user(username: str):
 @bp.get("/user/<username>/popup")
 def popup(username: str):
     user, is_following = user_and_follow_state_or_404(username)
-    return render_template("profile/popup.html", user=user, is_following=is_following)
+    etag = hover_card_etag(user, is_following)
+    if request.if_none_match.contains_weak(etag):
+        response = current_app.response_class(status=304)  # the reader's copy is current
+    else:
+        html = render_template("profile/popup.html", user=user, is_following=is_following)
+        response = make_response(html)
+    response.set_etag(etag)
+    # Kept by this browser only, and checked with the ETag before every use: a later reader at
+    # the same browser (signed out, or someone else) sends the same ETag but is not the viewer
+    # it names, so gets the card as they should see it. The card carries no form token.
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    return response
+
+
+def hover_card_etag(user: User, is_following: bool) -> str:
+    """Everything the card's HTML depends on, hashed: who looks, at whom, and the templates."""
+    viewer = current_user.id if current_user.is_authenticated else None
+    shown = [getattr(user, field) for field in CARD_FIELDS]
+    avatar = user.avatar(CARD_AVATAR_SIZE)
+    parts = (card_templates_digest(), request.script_root, viewer, is_following, avatar, shown)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def card_templates_digest() -> str:
+    """Changes with the card's templates, so a new release's card replaces what browsers keep."""
+    digest = current_app.extensions.get("hover_card_templates")
+    if digest is None:
+        env = current_app.jinja_env
+        sources = [env.loader.get_source(env, name)[0] for name in CARD_TEMPLATES]
+        digest = hashlib.sha256("\0".join(sources).encode()).hexdigest()
+        current_app.extensions["hover_card_templates"] = digest
+    return digest
 
 
 def follow_list(username: str, relation: str):

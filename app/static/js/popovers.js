@@ -3,6 +3,8 @@
 // elsewhere, or by Escape. The card follows its link in the document, so Tab reaches its links
 // and its Follow button.
 // Each card is fetched once per page and goes through Bootstrap's sanitizer like any string.
+// The browser keeps it (private, no-cache) and asks again with its ETag on later pages: an
+// unchanged card then comes back as a 304, not rendered again (see the popup view).
 // Its Follow button works in place: the card and every follower count on the page follow.
 (() => {
   "use strict";
