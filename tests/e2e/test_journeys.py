@@ -467,3 +467,31 @@ def test_15_delete_the_account_from_settings(page, make_user, screenshot):
     expect(page.get_by_text("Your account and everything in it have been deleted.")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     assert page.goto("/user/ann").status == 404
+
+
+def test_16_change_the_email_address_by_the_link_mailed_to_the_new_one(page, make_user, screenshot):
+    make_user("ann")
+    log_in(page, "ann")
+    page.goto("/settings/profile")
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name="Email").click()
+    page.get_by_label("New email address").fill("ann.new@example.com")
+    page.get_by_label("Current password").fill(PASSWORD)
+    with mail.record_messages() as outbox:
+        page.get_by_role("button", name="Send me a confirmation link").click()
+        expect(page.get_by_text("We sent a link to ann.new@example.com.")).to_be_visible()
+        background.submit(lambda: None).result(timeout=10)  # the mail thread is done
+    [message] = outbox
+    link = re.search(r"http://\S+/auth/confirm_email_change/\S+", message.body).group(0)
+
+    page.goto(link)  # what a mail scanner does too: it changes nothing
+    expect(page.get_by_role("heading", name="Confirm your new email address")).to_be_visible()
+    page.goto("/settings/email")
+    expect(page.get_by_text("Your address is ann@example.com")).to_be_visible()
+    page.goto(link)
+    screenshot(page, "16-confirm-new-email")
+    page.get_by_role("button", name="Confirm new address").click()
+    expect(page.get_by_text("Your email address is now ann.new@example.com.")).to_be_visible()
+    page.goto(link)
+    expect(
+        page.get_by_text("That email change link is invalid, expired or already used.")
+    ).to_be_visible()
