@@ -101,6 +101,15 @@ def link_in(message, route: str) -> str:
     return re.search(rf"https?://[^/\s]+({re.escape(route)}/\S+)", message.body).group(1)
 
 
+def writes_in(statements: list[str]) -> list[str]:
+    """The statements of an ``sql_log`` that change rows (plain or behind a WITH clause)."""
+    return [
+        statement
+        for statement in statements
+        if re.match(r"\s*(WITH\b.*?\)\s*)?(INSERT|UPDATE|DELETE)\b", statement, re.I | re.S)
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

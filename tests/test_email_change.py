@@ -9,7 +9,7 @@ from itsdangerous.timed import TimestampSigner
 from app.extensions import db
 from app.models import SecurityEvent, SecurityEventKind, User
 from tests.conftest import PASSWORD
-from tests.helpers import link_in, text_of, wait_for_mail
+from tests.helpers import field_value, link_in, text_of, wait_for_mail, writes_in
 
 INVALID_LINK = "That email change link is invalid, expired or already used."
 
@@ -17,6 +17,22 @@ INVALID_LINK = "That email change link is invalid, expired or already used."
 def address_of(app, user_id: int) -> User:
     with app.app_context():
         return db.session.get(User, user_id)
+
+
+def use_link(client, message, **kwargs):
+    """Open the link in ``message`` and press the button on its page."""
+    link = link_in(message, "/auth/confirm_email_change")
+    assert client.get(link).status_code == 200
+    return client.post(link, **kwargs)
+
+
+def assert_dead(client, message) -> None:
+    """The link says at once that it is dead, and so does its button."""
+    link = link_in(message, "/auth/confirm_email_change")
+    for method in ("GET", "POST"):
+        response = client.open(link, method=method, follow_redirects=True)
+        assert response.status_code == 200
+        assert INVALID_LINK in text_of(response)
 
 
 def ask_for(client, email: str, password: str = PASSWORD):
@@ -51,7 +67,20 @@ def test_the_address_changes_only_when_the_link_is_opened(app, client, login, ou
     assert message.recipients == ["new@example.com"]
     assert message.subject == "Confirm your new Microblog email address"
 
-    response = client.get(link_in(message, "/auth/confirm_email_change"))
+    assert "open this link and press Confirm on the page it opens" in " ".join(message.body.split())
+    link = link_in(message, "/auth/confirm_email_change")
+    page = client.get(link)
+    assert page.status_code == 200
+    assert page.headers["Referrer-Policy"] == "no-referrer"  # the page's links and assets
+    html = page.get_data(as_text=True)
+    assert "<title>Confirm your new email address · Microblog</title>" in html
+    assert re.findall(r"<h1\b[^>]*>([^<]*)</h1>", html) == ["Confirm your new email address"]
+    assert "move the account ann to new@example.com" in text_of(page)
+    assert f'<form method="post" action="{link}" class="form">' in html
+    assert re.search(r'<input[^>]*type="submit"[^>]*value="Confirm new address"', html)
+    assert address_of(app, user_id).email == "ann@example.com"
+
+    response = client.post(link)
     assert response.status_code == 302 and response.location == "/settings/email"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     wait_for_mail()
@@ -75,7 +104,7 @@ def test_the_link_works_signed_out_and_confirms_an_unconfirmed_account(
     login("ann", create=False)
     ask_for(client, "right@example.com")
     client.post("/auth/logout")
-    response = client.get(link_in(outbox[0], "/auth/confirm_email_change"))
+    response = use_link(client, outbox[0])
     assert response.location == "/auth/login"
     user = address_of(app, user_id)
     assert user.email == "right@example.com" and user.email_confirmed
@@ -118,7 +147,7 @@ def test_a_taken_address_gets_the_same_answer_and_its_link_fails_clearly(
         ["bob@example.com"],
         ["free@example.com"],
     ]
-    response = client.get(link_in(outbox[0], "/auth/confirm_email_change"), follow_redirects=True)
+    response = use_link(client, outbox[0], follow_redirects=True)
     assert "bob@example.com belongs to another account" in text_of(response)
     assert address_of(app, user_id).email == "ann@example.com"
 
@@ -129,7 +158,7 @@ def test_the_unique_index_has_the_final_word(app, client, make_user, login, monk
     ask_for(client, "bob@example.com")
     # The address was free when looked at, and taken by the time of the insert.
     monkeypatch.setattr(User, "email_taken", classmethod(lambda cls, email: False))
-    response = client.get(link_in(outbox[0], "/auth/confirm_email_change"), follow_redirects=True)
+    response = use_link(client, outbox[0], follow_redirects=True)
     assert response.status_code == 200
     assert "bob@example.com belongs to another account" in text_of(response)
     assert address_of(app, user_id).email == "ann@example.com"
@@ -139,10 +168,8 @@ def test_the_unique_index_has_the_final_word(app, client, make_user, login, monk
 def test_a_link_works_once(app, client, login, outbox):
     user_id = login()
     ask_for(client, "new@example.com")
-    link = link_in(outbox[0], "/auth/confirm_email_change")
-    client.get(link)
-    response = client.get(link, follow_redirects=True)
-    assert INVALID_LINK in text_of(response)
+    use_link(client, outbox[0])
+    assert_dead(client, outbox[0])
     assert address_of(app, user_id).email == "new@example.com"
 
 
@@ -150,9 +177,8 @@ def test_an_older_link_dies_with_the_next_change(app, client, login, outbox):
     user_id = login()
     ask_for(client, "first@example.com")
     ask_for(client, "second@example.com")
-    client.get(link_in(outbox[1], "/auth/confirm_email_change"))
-    response = client.get(link_in(outbox[0], "/auth/confirm_email_change"), follow_redirects=True)
-    assert INVALID_LINK in text_of(response)
+    use_link(client, outbox[1])
+    assert_dead(client, outbox[0])
     assert address_of(app, user_id).email == "second@example.com"
 
 
@@ -164,8 +190,7 @@ def test_a_new_password_kills_a_pending_link(app, client, login, outbox):
     with app.app_context():
         db.session.get(User, user_id).set_password("the owner's new passphrase")
         db.session.commit()
-    response = client.get(link_in(outbox[0], "/auth/confirm_email_change"), follow_redirects=True)
-    assert INVALID_LINK in text_of(response)
+    assert_dead(client, outbox[0])
     assert address_of(app, user_id).email == "ann@example.com"
 
 
@@ -174,16 +199,49 @@ def test_an_expired_link_fails(app, client, login, outbox, monkeypatch):
     ask_for(client, "new@example.com")
     later = int(time.time()) + app.config["EMAIL_CONFIRMATION_MAX_AGE"] + 60
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: later)
-    response = client.get(link_in(outbox[0], "/auth/confirm_email_change"), follow_redirects=True)
-    assert INVALID_LINK in text_of(response)
+    assert_dead(client, outbox[0])
     assert address_of(app, user_id).email == "ann@example.com"
 
 
-@pytest.mark.parametrize("token", ["nonsense", "a" * 5000, "%00"])
-def test_a_broken_link_gets_a_clear_message(client, token):
-    response = client.get(f"/auth/confirm_email_change/{token}", follow_redirects=True)
+@pytest.mark.parametrize("token", ["nonsense", "a" * 5000, "%00", "ä"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_broken_link_gets_a_clear_message(client, token, method):
+    response = client.open(
+        f"/auth/confirm_email_change/{token}", method=method, follow_redirects=True
+    )
     assert response.status_code == 200
     assert INVALID_LINK in text_of(response)
+
+
+def test_opening_the_link_writes_nothing_and_leaves_it_working(app, client, login, outbox, sql_log):
+    """Mail scanners open every link of a mail before its reader does."""
+    user_id = login()
+    ask_for(client, "new@example.com")
+    link = link_in(outbox[0], "/auth/confirm_email_change")
+    sql_log.clear()
+    for _ in range(3):
+        assert app.test_client().get(link).status_code == 200
+    assert any(statement.startswith("SELECT") for statement in sql_log)  # the token was read
+    assert writes_in(sql_log) == []
+    assert address_of(app, user_id).email == "ann@example.com"
+    client.post(link)
+    assert address_of(app, user_id).email == "new@example.com"
+
+
+def test_the_button_without_a_csrf_token_is_refused(app, client, login, outbox):
+    user_id = login()
+    ask_for(client, "new@example.com")
+    link = link_in(outbox[0], "/auth/confirm_email_change")
+    app.config["WTF_CSRF_ENABLED"] = True  # as browsers meet the page
+    page = client.get(link)
+    for forged in ({}, {"csrf_token": "forged"}):
+        response = client.post(link, data=forged)
+        assert response.status_code == 400
+        assert "If you sent a form, it may have expired" in text_of(response)
+    assert address_of(app, user_id).email == "ann@example.com"
+    response = client.post(link, data={"csrf_token": field_value(page, "csrf_token")})
+    assert response.status_code == 302 and response.location == "/settings/email"
+    assert address_of(app, user_id).email == "new@example.com"
 
 
 def test_change_requests_are_rate_limited_per_user(app, client, login, outbox):

@@ -11,7 +11,14 @@ from itsdangerous.timed import TimestampSigner
 from app.extensions import db
 from app.models import Post, SecurityEvent, SecurityEventKind, User
 from tests.conftest import PASSWORD
-from tests.helpers import field_value, link_in, post_form, text_of, wait_for_mail
+from tests.helpers import (
+    field_value,
+    link_in,
+    post_form,
+    text_of,
+    wait_for_mail,
+    writes_in,
+)
 
 INVALID_LINK = "That confirmation link is invalid, expired or already used."
 UNCONFIRMED = "Confirm your email address first"
@@ -85,6 +92,7 @@ def test_a_new_address_gets_an_unconfirmed_account_and_a_link_but_no_session(app
     assert message.recipients == ["ann@example.com"]
     assert message.subject == "Confirm your Microblog email address"
     assert "expires in 2 days" in message.body
+    assert "open this link and press Confirm on the page it opens" in " ".join(message.body.split())
     assert link_in(message, "/auth/confirm") in message.html
 
 
@@ -129,9 +137,25 @@ def test_an_address_taken_between_the_check_and_the_insert_answers_like_a_taken_
 # --- The link --------------------------------------------------------------------------------
 
 
-def test_the_link_confirms_the_address_and_signs_in(app, client, outbox):
+def test_the_link_opens_a_page_whose_button_confirms_the_address_and_signs_in(app, client, outbox):
     register(client)
-    response = client.get(link_in(outbox[0], "/auth/confirm"))
+    link = link_in(outbox[0], "/auth/confirm")
+    page = client.get(link)
+    assert page.status_code == 200
+    assert page.headers["Referrer-Policy"] == "no-referrer"  # the page's links and assets
+    html = page.get_data(as_text=True)
+    assert "<title>Confirm your email address · Microblog</title>" in html
+    assert re.findall(r"<h1\b[^>]*>([^<]*)</h1>", html) == ["Confirm your email address"]
+    assert "confirm that ann@example.com is your address and sign in to Microblog as ann" in (
+        text_of(page)
+    )
+    # A plain form posting back to the link: it works without JavaScript, and nothing sends it.
+    assert f'<form method="post" action="{link}" class="form">' in html
+    assert re.search(r'<input[^>]*type="submit"[^>]*value="Confirm my address"', html)
+    assert "submit()" not in html
+    assert not signed_in(client)
+
+    response = client.post(link)
     assert response.status_code == 302 and response.location == "/"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     home = client.get("/")
@@ -144,13 +168,45 @@ def test_the_link_confirms_the_address_and_signs_in(app, client, outbox):
     assert kinds == [SecurityEventKind.SIGNED_IN, SecurityEventKind.EMAIL_CONFIRMED]
 
 
+def test_opening_the_link_writes_nothing_and_leaves_it_working(app, client, outbox, sql_log):
+    """Mail scanners open every link of a mail before its reader does."""
+    register(client)
+    link = link_in(outbox[0], "/auth/confirm")
+    sql_log.clear()
+    for _ in range(3):
+        assert app.test_client().get(link).status_code == 200
+    assert any(statement.startswith("SELECT") for statement in sql_log)  # the token was read
+    assert writes_in(sql_log) == []
+    assert not user_named(app, "ann").email_confirmed
+    client.post(link)
+    assert user_named(app, "ann").email_confirmed
+    assert signed_in(client)
+
+
+def test_the_button_without_a_csrf_token_is_refused(app, client, outbox):
+    register(client)
+    link = link_in(outbox[0], "/auth/confirm")
+    app.config["WTF_CSRF_ENABLED"] = True  # as browsers meet the page
+    page = client.get(link)
+    for forged in ({}, {"csrf_token": "forged"}):
+        response = client.post(link, data=forged)
+        assert response.status_code == 400
+        assert "If you sent a form, it may have expired" in text_of(response)
+    assert not user_named(app, "ann").email_confirmed
+    response = client.post(link, data={"csrf_token": field_value(page, "csrf_token")})
+    assert response.status_code == 302 and response.location == "/"
+    assert user_named(app, "ann").email_confirmed
+
+
 def test_a_link_works_only_once(app, client, outbox):
     register(client)
     link = link_in(outbox[0], "/auth/confirm")
-    client.get(link)
+    client.post(link)
     client.post("/auth/logout")
-    response = client.get(link, follow_redirects=True)
-    assert INVALID_LINK in text_of(response)
+    for method in (client.get, client.post):
+        response = method(link, follow_redirects=True)
+        assert response.status_code == 200
+        assert INVALID_LINK in text_of(response)
     assert not signed_in(client)
 
 
@@ -160,7 +216,9 @@ def test_a_link_expires(app, client, outbox, monkeypatch, age, works):
     link = link_in(outbox[0], "/auth/confirm")
     later = int(time.time()) + app.config["EMAIL_CONFIRMATION_MAX_AGE"] + age
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: later)
-    response = client.get(link, follow_redirects=True)
+    page = client.get(link, follow_redirects=True)
+    assert (INVALID_LINK in text_of(page)) is not works
+    response = client.post(link, follow_redirects=True)
     assert (INVALID_LINK in text_of(response)) is not works
     assert signed_in(client) is works
 
@@ -168,11 +226,13 @@ def test_a_link_expires(app, client, outbox, monkeypatch, age, works):
 @pytest.mark.parametrize(
     "token", ["nonsense", "eyJ1c2VyIjoxfQ.forged.signature", "a" * 5000, "%00", "ä"]
 )
-def test_a_broken_link_gets_a_clear_message(app, client, make_user, token):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_broken_link_gets_a_clear_message(app, client, make_user, token, method):
     make_user("ann", confirmed=False)
-    response = client.get(f"/auth/confirm/{token}", follow_redirects=True)
+    response = client.open(f"/auth/confirm/{token}", method=method, follow_redirects=True)
     assert response.status_code == 200
     assert INVALID_LINK in text_of(response)
+    assert not signed_in(client)
 
 
 def test_a_link_for_an_address_since_changed_fails(app, client, outbox):
@@ -275,7 +335,7 @@ def test_resend_mails_a_new_link_that_works(app, client, unconfirmed, outbox):
     assert response.status_code == 302
     assert "A new confirmation link is on its way to ann@example.com" in text_of(client.get("/"))
     [message] = outbox
-    client.get(link_in(message, "/auth/confirm"))
+    client.post(link_in(message, "/auth/confirm"))
     assert user_named(app, "ann").email_confirmed
 
 

@@ -107,6 +107,7 @@ def csrf_app():
     app = app_with_users(CsrfConfig, "ann", "bob")
     with app.app_context():
         User.find("ann").publish("ann's post")
+        User.find("bob").email_confirmed_at = None  # for the link that confirms an address
         db.session.commit()
     start_session(app, 1)  # ann on another device, for the route that ends one session
     return app
@@ -118,6 +119,8 @@ def snapshot(app) -> tuple:
         users = db.session.execute(
             sa.select(
                 User.username,
+                User.email,
+                User.email_confirmed_at,
                 User.about_me,
                 User.password_hash,
                 User.posts_count,
@@ -134,6 +137,8 @@ def snapshot(app) -> tuple:
 def state_changing_requests(app) -> list[tuple[str, dict]]:
     with app.test_request_context():
         token = User.find("ann").password_reset_token()
+        confirmation = User.find("bob").email_confirmation_token()
+        email_change = User.find("ann").email_change_token("forged@example.com")
         post_id = db.session.scalar(sa.select(Post.id))
         session_id = db.session.scalar(sa.select(UserSession.id).order_by(UserSession.id))
     new_password = {"password": "a new passphrase", "confirm_password": "a new passphrase"}
@@ -150,6 +155,8 @@ def state_changing_requests(app) -> list[tuple[str, dict]]:
         ("/settings/password", {"current_password": PASSWORD} | new_password),
         ("/settings/email", {"email": "forged@example.com", "current_password": PASSWORD}),
         ("/auth/confirm/resend", {}),
+        (f"/auth/confirm/{confirmation}", {}),
+        (f"/auth/confirm_email_change/{email_change}", {}),
         (f"/post/{post_id}/edit", {"body": "forged edit"}),
         (f"/post/{post_id}/delete", {}),
         (f"/settings/sessions/{session_id}/end", {}),
@@ -666,10 +673,9 @@ def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, pa
 @FUZZ_SETTINGS
 @given(token=ANY_BYTES)
 def test_any_email_token_gets_an_answer_not_a_500(fuzz_app, route, token):
-    response = fuzz_app.test_client().get(
-        f"{route}/{quote(token.decode('utf-8', 'replace'), safe='')}"
-    )
-    assert response.status_code < 500
+    path = f"{route}/{quote(token.decode('utf-8', 'replace'), safe='')}"
+    for method in ("GET", "POST"):
+        assert fuzz_app.test_client().open(path, method=method).status_code < 500, method
     assert_stored_data_obeys_the_rules(fuzz_app)
 
 

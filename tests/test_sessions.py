@@ -367,7 +367,7 @@ def test_a_sign_in_over_a_live_session_ends_it(app, client, make_user):
     stolen = victim.get_cookie("remember_token").value
     with app.app_context():
         token = db.session.get(User, user_id).email_confirmation_token()
-    victim.get(f"/auth/confirm/{token}")
+    victim.post(f"/auth/confirm/{token}")
     victim.post("/auth/logout")
     assert not is_signed_in(with_cookie(app, "remember_token", stolen))
     assert session_count(app, user_id) == 0

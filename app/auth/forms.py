@@ -57,3 +57,11 @@ class ResetPasswordRequestForm(Form):
 class ResetPasswordForm(Form):
     password, confirm_password = new_password_fields("New password")
     submit = SubmitField("Set new password")
+
+
+class ConfirmEmailForm(Form):
+    submit = SubmitField("Confirm my address")
+
+
+class ConfirmEmailChangeForm(Form):
+    submit = SubmitField("Confirm new address")

@@ -20,6 +20,8 @@ from app.auth.email import (
     send_registration_attempt_notice,
 )
 from app.auth.forms import (
+    ConfirmEmailChangeForm,
+    ConfirmEmailForm,
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
@@ -114,9 +116,15 @@ def check_inbox():
     return render_template("auth/check_inbox.html", title="Check your inbox")
 
 
-@bp.get("/confirm/<token>")
+# The two links mailed to an address open a page that changes nothing; its button does the work.
+# Mail scanners (Outlook Safe Links, corporate gateways) fetch every link in a mail before its
+# reader does: a link that acted on GET would be used up by them, and sign them in.
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm_email(token: str):
     user = User.from_email_confirmation_token(token)
+    form = ConfirmEmailForm()
     if user is None:
         flash(
             "That confirmation link is invalid, expired or already used. If your address is "
@@ -124,13 +132,19 @@ def confirm_email(token: str):
             "warning",
         )
         response = redirect(url_for("main.index"))
-    else:
+    elif form.validate_on_submit():
         user.confirm_email()
         record_security_event(user.id, SecurityEventKind.EMAIL_CONFIRMED)
         sign_in(user)
         db.session.commit()
         flash(f"Your email address is confirmed. Welcome to Microblog, {user.username}!", "success")
         response = redirect(url_for("main.index"))
+    else:
+        response = make_response(
+            render_template(
+                "auth/confirm_email.html", title="Confirm your email address", form=form, user=user
+            )
+        )
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this URL
     return response
 
@@ -153,27 +167,44 @@ def resend_confirmation():
     return redirect(url_for("main.index"))
 
 
-@bp.get("/confirm_email_change/<token>")
+@bp.route("/confirm_email_change/<token>", methods=["GET", "POST"])
 def confirm_email_change(token: str):
     destination = url_for("settings.email" if current_user.is_authenticated else "auth.login")
     found = User.from_email_change_token(token)
+    form = ConfirmEmailChangeForm()
     if found is None:
         flash("That email change link is invalid, expired or already used.", "warning")
+        response = redirect(destination)
+    elif form.validate_on_submit():
+        change_address(*found)
+        response = redirect(destination)
     else:
         user, new_address = found
-        old_address = user.email
-        if move_account(user, new_address):
-            run_in_background(send_email_changed_notice, user.username, old_address, new_address)
-            flash(f"Your email address is now {new_address}.", "success")
-        else:
-            flash(
-                f"{new_address} belongs to another account, so your address was not changed. "
-                "Choose another one in your settings.",
-                "warning",
+        response = make_response(
+            render_template(
+                "auth/confirm_email_change.html",
+                title="Confirm your new email address",
+                form=form,
+                user=user,
+                new_address=new_address,
             )
-    response = redirect(destination)
+        )
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this URL
     return response
+
+
+def change_address(user: User, new_address: str) -> None:
+    """Move the account, tell the old address, and say how it went."""
+    old_address = user.email
+    if move_account(user, new_address):
+        run_in_background(send_email_changed_notice, user.username, old_address, new_address)
+        flash(f"Your email address is now {new_address}.", "success")
+    else:
+        flash(
+            f"{new_address} belongs to another account, so your address was not changed. "
+            "Choose another one in your settings.",
+            "warning",
+        )
 
 
 def move_account(user: User, new_address: str) -> bool:

@@ -85,7 +85,7 @@ def send_empty_form(page: Page) -> None:
 @dataclass(frozen=True)
 class Screen:
     name: str
-    path: str  # may name {ann_post}, {bob_post} or {token} (see `site`)
+    path: str  # may name {ann_post}, {bob_post} or a token (see `site`)
     who: tuple[str, ...] = (VISITOR, MEMBER)
     then: Callable[[Page], None] | None = None
     status: int = 200
@@ -124,6 +124,8 @@ SCREENS = [
     Screen("profile, address not confirmed", "/user/bob", (NEWCOMER,)),
     Screen("reset request", "/auth/reset_password_request", (VISITOR,)),
     Screen("reset password", "/auth/reset_password/{token}", (VISITOR,)),
+    Screen("confirm email", "/auth/confirm/{confirm_token}", (VISITOR,)),
+    Screen("confirm new email", "/auth/confirm_email_change/{change_token}", (MEMBER,)),
     Screen("not found", "/user/nobody", status=404),
     Screen("forbidden", "/post/{bob_post}/edit", (MEMBER,), status=403),
     Screen("method not allowed", "/post/{bob_post}/delete", status=405),
@@ -133,7 +135,8 @@ SCREENS = [
 @pytest.fixture
 def site(app, make_user) -> dict[str, str]:
     """ann (the member, signed in on another device too) and bob follow each other and have
-    posts, cara has not confirmed her address; what the paths name."""
+    posts, cara has not confirmed her address, ann asked to move to a new one; what the paths
+    name."""
     ann_id = make_user("ann", about_me="Reads a lot.", posts=2)
     make_user("bob", about_me="Bob writes about birds.", posts=3)
     make_user("cara", confirmed=False)
@@ -141,6 +144,7 @@ def site(app, make_user) -> dict[str, str]:
     with app.app_context():
         ann = db.session.scalar(sa.select(User).where(User.username == "ann"))
         bob = db.session.scalar(sa.select(User).where(User.username == "bob"))
+        cara = db.session.scalar(sa.select(User).where(User.username == "cara"))
         ann.follow(bob)
         bob.follow(ann)
         db.session.commit()
@@ -149,6 +153,8 @@ def site(app, make_user) -> dict[str, str]:
             "ann_post": str(db.session.scalar(first_post.where(Post.author_id == ann.id))),
             "bob_post": str(db.session.scalar(first_post.where(Post.author_id == bob.id))),
             "token": ann.password_reset_token(),
+            "confirm_token": cara.email_confirmation_token(),
+            "change_token": ann.email_change_token("ann.new@example.com"),
         }
 
 

@@ -40,6 +40,14 @@ def confirmation_link(log: list[str]) -> str:
     return link
 
 
+def open_confirmation_link(page: Page, link: str) -> None:
+    """Open the mailed link and press the page's button, as its reader does (opening it alone
+    changes nothing: mail scanners open every link)."""
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
+    page.get_by_role("button", name="Confirm my address").click()
+
+
 def register(page: Page, username: str, password: str = PASSWORD, *, confirm: bool = True) -> str:
     """Register ``username``; return the confirmation link mailed, opened unless told not to."""
     page.goto("/auth/register")
@@ -53,7 +61,7 @@ def register(page: Page, username: str, password: str = PASSWORD, *, confirm: bo
         background.submit(lambda: None).result(timeout=10)  # the mail thread is done
     link = confirmation_link(log)
     if confirm:
-        page.goto(link)
+        open_confirmation_link(page, link)
         expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
     return link
 
@@ -81,6 +89,10 @@ def test_1_register_confirm_post_log_out_and_log_in_with_remember_me(page, conte
     screenshot(page, "1-check-your-inbox")
     expect(page.locator("nav")).not_to_contain_text("Signed in as")
     page.goto(link)
+    expect(page.get_by_text("confirm that ann@example.com is your address")).to_be_visible()
+    expect(page.locator("nav")).not_to_contain_text("Signed in as")  # opening it did nothing
+    screenshot(page, "1-confirm-your-email-address")
+    page.get_by_role("button", name="Confirm my address").click()
     expect(page.get_by_text("Welcome to Microblog, Ann!")).to_be_visible()
     signed_in_as(page, "Ann")
     page.get_by_label("Say something").fill("Confirmed and posting")
@@ -401,7 +413,7 @@ def test_13_an_unconfirmed_account_reads_asks_for_a_new_link_and_then_acts(
         banner.get_by_role("button", name="Send the link again").click()
         expect(page.get_by_text("A new confirmation link is on its way")).to_be_visible()
         background.submit(lambda: None).result(timeout=10)
-    page.goto(confirmation_link(log))
+    open_confirmation_link(page, confirmation_link(log))
     expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="Confirm your email")).to_have_count(0)
     page.get_by_label("Say something").fill("Here at last")
@@ -455,3 +467,31 @@ def test_15_delete_the_account_from_settings(page, make_user, screenshot):
     expect(page.get_by_text("Your account and everything in it have been deleted.")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     assert page.goto("/user/ann").status == 404
+
+
+def test_16_change_the_email_address_by_the_link_mailed_to_the_new_one(page, make_user, screenshot):
+    make_user("ann")
+    log_in(page, "ann")
+    page.goto("/settings/profile")
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name="Email").click()
+    page.get_by_label("New email address").fill("ann.new@example.com")
+    page.get_by_label("Current password").fill(PASSWORD)
+    with mail.record_messages() as outbox:
+        page.get_by_role("button", name="Send me a confirmation link").click()
+        expect(page.get_by_text("We sent a link to ann.new@example.com.")).to_be_visible()
+        background.submit(lambda: None).result(timeout=10)  # the mail thread is done
+    [message] = outbox
+    link = re.search(r"http://\S+/auth/confirm_email_change/\S+", message.body).group(0)
+
+    page.goto(link)  # what a mail scanner does too: it changes nothing
+    expect(page.get_by_role("heading", name="Confirm your new email address")).to_be_visible()
+    page.goto("/settings/email")
+    expect(page.get_by_text("Your address is ann@example.com")).to_be_visible()
+    page.goto(link)
+    screenshot(page, "16-confirm-new-email")
+    page.get_by_role("button", name="Confirm new address").click()
+    expect(page.get_by_text("Your email address is now ann.new@example.com.")).to_be_visible()
+    page.goto(link)
+    expect(
+        page.get_by_text("That email change link is invalid, expired or already used.")
+    ).to_be_visible()
