@@ -154,3 +154,15 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+def refused_without_the_pages_csrf_token(app, client, link: str) -> dict[str, str]:
+    """POST the button of the page at ``link`` with no token, then a forged one: each a 400
+    that says why. Returns the form data that carries the page's own token."""
+    app.config["WTF_CSRF_ENABLED"] = True  # as browsers meet the page
+    page = client.get(link)
+    for forged in ({}, {"csrf_token": "forged"}):
+        response = client.post(link, data=forged)
+        assert response.status_code == 400
+        assert "If you sent a form, it may have expired" in text_of(response)
+    return {"csrf_token": field_value(page, "csrf_token")}

@@ -56,6 +56,21 @@ def insert_user(name: str, **columns: str) -> None:
         )
 
 
+def insert_posts(author: str, bodies: list[str]) -> None:
+    """Posts by the user named ``author``, written with plain SQL like ``insert_user``."""
+    with db.engine.begin() as connection:
+        author_id = connection.scalar(
+            sa.text('SELECT id FROM "user" WHERE username = :name'), {"name": author}
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO post (body, created_at, author_id) "
+                "VALUES (:body, CURRENT_TIMESTAMP, :author_id)"
+            ),
+            [{"body": body, "author_id": author_id} for body in bodies],
+        )
+
+
 def test_migrated_database_enforces_case_insensitive_usernames(migrated_app):
     upgrade()
     insert_user("Ann", avatar_key="k1")
@@ -81,15 +96,7 @@ def test_avatar_key_migration_gives_each_user_a_random_key_and_the_generated_ava
     upgrade(revision="c92b1aa17caf")
     insert_user("ann", session_token="one")
     insert_user("bob", session_token="two")
-    with db.engine.begin() as connection:
-        ann_id = connection.scalar(sa.text("SELECT id FROM \"user\" WHERE username = 'ann'"))
-        connection.execute(
-            sa.text(
-                "INSERT INTO post (body, created_at, author_id) "
-                "VALUES ('kept', CURRENT_TIMESTAMP, :author_id)"
-            ),
-            {"author_id": ann_id},
-        )
+    insert_posts("ann", ["kept"])
     upgrade(revision="7d90338c8f10")
     with db.engine.connect() as connection:
         rows = connection.execute(sa.text('SELECT avatar_key, avatar_source FROM "user"')).all()
@@ -106,16 +113,8 @@ def test_upgrading_a_populated_database_keeps_every_row_and_counts_posts(migrate
     upgrade(revision="d4f8d37d520a")  # users and posts, before follows and counts
     insert_user("ann", session_token="one")
     insert_user("bob", session_token="two")
-    with db.engine.begin() as connection:
-        ann_id, bob_id = connection.scalars(sa.text('SELECT id FROM "user" ORDER BY id')).all()
-        for author_id, body in [(ann_id, "a1"), (ann_id, "a2"), (bob_id, "b1")]:
-            connection.execute(
-                sa.text(
-                    "INSERT INTO post (body, created_at, author_id) "
-                    "VALUES (:body, CURRENT_TIMESTAMP, :author_id)"
-                ),
-                {"body": body, "author_id": author_id},
-            )
+    insert_posts("ann", ["a1", "a2"])
+    insert_posts("bob", ["b1"])
     upgrade()
     with db.engine.connect() as connection:
         users = connection.execute(
@@ -287,15 +286,7 @@ def post_indexes() -> set[str]:
 def test_feeds_by_id_migration_counts_existing_posts_and_swaps_the_indexes(migrated_app):
     upgrade(revision="d4f8d37d520a")
     insert_user("ann", session_token="one")
-    with db.engine.begin() as connection:
-        ann_id = connection.scalar(sa.text('SELECT id FROM "user"'))
-        connection.execute(
-            sa.text(
-                "INSERT INTO post (body, created_at, author_id) "
-                "VALUES (:body, CURRENT_TIMESTAMP, :author_id)"
-            ),
-            [{"body": f"post {n}", "author_id": ann_id} for n in range(4)],
-        )
+    insert_posts("ann", [f"post {n}" for n in range(4)])
     upgrade(revision="49e0b56c08b0")
     assert "site_count" not in table_names()
     upgrade(revision="880c3fd30522")
