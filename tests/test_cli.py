@@ -122,3 +122,12 @@ def foreign_keys(engine: sa.Engine) -> dict[str, list]:
             (table, inspector.get_foreign_keys(table)) for table in ("post", "follow")
         )
     }
+
+
+def test_seed_makes_some_authors_far_busier_than_most(app):
+    args = ["seed", "--users", "50", "--posts", "2000", "--random-seed", "3"]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        counts = sorted(db.session.scalars(sa.select(User.posts_count)))
+    assert counts[-1] > 5 * counts[len(counts) // 2]
