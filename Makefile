@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run serve test bench format clean
+.PHONY: run serve test bench bench-http format clean
 
 run: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
@@ -29,8 +29,13 @@ test: $(VENV)/.dev
 	TEST_DATABASE_URL=$(TEST_POSTGRESQL_URL) \
 	  $(BIN)/python -m pytest --cov --cov-append --cov-report=term $(PYTEST_ARGS)
 
+# Benchmarks (README, "Benchmarks"): datasets in .bench/, made on first use; PostgreSQL too when
+# BENCH_DATABASE_URL names a server. BENCH_ARGS, e.g. "--quick" or "--sizes 100k --pages explore".
 bench: $(VENV)/.dev
-	$(BIN)/python -m benchmarks.feed_pages $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.in_process $(BENCH_ARGS)
+
+bench-http: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.over_http $(BENCH_ARGS)
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

@@ -1,9 +1,11 @@
 import re
 
+import pytest
 import sqlalchemy as sa
 
+from app.avatars import AvatarSource
 from app.extensions import db
-from app.models import USERNAME_PATTERN, Post, User
+from app.models import USERNAME_PATTERN, Follow, Post, SiteCount, User, username_skeleton
 
 
 def counts(app) -> tuple[int, int]:
@@ -21,6 +23,7 @@ def test_seed_adds_valid_users_who_can_log_in_and_their_posts(app, client):
     with app.app_context():
         users = db.session.scalars(sa.select(User)).all()
         assert sum(user.posts_count for user in users) == 40  # counters match the bulk rows
+        assert SiteCount.of(SiteCount.POSTS) == 40
         assert all(user.following_count == 4 for user in users)
         assert sum(user.followers_count for user in users) == 20
         assert all(re.fullmatch(USERNAME_PATTERN, user.username) for user in users)
@@ -54,3 +57,78 @@ def test_shell_context_has_the_admin_tools(monkeypatch):
 
     context = microblog.make_shell_context()
     assert {"db", "sa", "so", "User", "Post", "SiteCount", "recount"} <= context.keys()
+
+
+def test_seed_inserts_posts_oldest_first_after_the_newest_post(app, make_user):
+    make_user("ann", posts=3)  # dated in the last few seconds
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["seed", "--users", "10", "--posts", "200"])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        times = db.session.scalars(sa.select(Post.created_at).order_by(Post.id)).all()
+        assert len(times) == 403
+        assert times == sorted(times)  # ids follow time, across runs too
+        assert len(set(times)) == len(times)
+
+
+def test_seed_gives_left_out_columns_their_defaults(app):
+    result = app.test_cli_runner().invoke(args=["seed", "--users", "3", "--posts", "0"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        users = db.session.scalars(sa.select(User)).all()
+        assert len({user.avatar_key for user in users}) == 3  # a random key each
+        assert all(user.avatar_source == AvatarSource.GENERATED for user in users)
+        assert all(user.username_skeleton == username_skeleton(user.username) for user in users)
+        follows = db.session.scalars(sa.select(Follow)).all()
+        assert len(follows) == 6
+        assert all(follow.created_at is not None for follow in follows)
+
+
+def test_seed_with_the_same_random_seed_writes_the_same_texts(app):
+    runner = app.test_cli_runner()
+    bodies = []
+    for _ in range(2):
+        result = runner.invoke(args=["seed", "--users", "5", "--posts", "20", "--random-seed", "7"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            bodies.append(db.session.scalars(sa.select(Post.body).order_by(Post.id)).all())
+            for model in (Follow, Post, User):  # the second run starts from an empty site
+                db.session.execute(sa.delete(model))
+            db.session.commit()
+    assert bodies[0] == bodies[1]
+
+
+def test_seed_keeps_the_foreign_keys(app):
+    # On PostgreSQL they are dropped while rows are copied, then added back (and checked).
+    with app.app_context():
+        before = foreign_keys(db.engine)
+    result = app.test_cli_runner().invoke(args=["seed", "--users", "4", "--posts", "10"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert foreign_keys(db.engine) == before
+        assert before["post"] and before["follow"]
+        post_id = db.session.scalar(sa.select(Post.id).limit(1))
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.update(Post).where(Post.id == post_id).values(author_id=10**6))
+            db.session.flush()
+        db.session.rollback()
+
+
+def foreign_keys(engine: sa.Engine) -> dict[str, list]:
+    inspector = sa.inspect(engine)
+    return {
+        table: sorted((key["name"], key["options"].get("ondelete")) for key in keys)
+        for table, keys in (
+            (table, inspector.get_foreign_keys(table)) for table in ("post", "follow")
+        )
+    }
+
+
+def test_seed_makes_some_authors_far_busier_than_most(app):
+    args = ["seed", "--users", "50", "--posts", "2000", "--random-seed", "3"]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        counts = sorted(db.session.scalars(sa.select(User.posts_count)))
+    assert counts[-1] > 5 * counts[len(counts) // 2]
