@@ -111,8 +111,16 @@ def prepare(dataset: Dataset) -> Flask:
     app = create_app(bench_config(dataset.url))
     before = current_revision(app)
     started = time.perf_counter()
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS))
+    try:
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS))
+    except SystemExit as error:  # Flask-Migrate logs Alembic's error, then exits
+        raise SystemExit(
+            f"{dataset.label}: upgrading {sa.make_url(dataset.url).database} from {before} "
+            "failed (see above). A revision this checkout does not know means another "
+            "checkout, with newer migrations, upgraded this shared dataset: use that checkout, "
+            "or remove the database to have it made again."
+        ) from error
     dataset.timings["upgrade"] = elapsed = time.perf_counter() - started
     dataset.revisions = (before, current_revision(app))
     if before == dataset.revisions[1]:
