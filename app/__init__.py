@@ -14,7 +14,17 @@ from app import (
 from app.auth import bp as auth_bp
 from app.cli import seed_command
 from app.errors import bp as errors_bp
-from app.extensions import bootstrap, csrf, db, limiter, login, mail, migrate, moment
+from app.extensions import (
+    ROW_ID_MAX,
+    bootstrap,
+    csrf,
+    db,
+    limiter,
+    login,
+    mail,
+    migrate,
+    moment,
+)
 from app.health import bp as health_bp
 from app.main import bp as main_bp
 from app.profile import bp as profile_bp
@@ -53,4 +63,4 @@ class RowIdConverter(IntegerConverter):
     """
 
     def __init__(self, map, *args, **kwargs) -> None:
-        super().__init__(map, min=1, max=2**31 - 1)
+        super().__init__(map, min=1, max=ROW_ID_MAX)

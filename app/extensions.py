@@ -32,10 +32,9 @@ class Base(so.DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-
-
-# Another writer holds SQLite's lock for this long at most before a statement gives up.
-SQLITE_BUSY_TIMEOUT_MS = 5_000
+# The largest id an INTEGER column holds on both databases (PostgreSQL refuses a larger number
+# in a comparison with one, where SQLite would just find nothing).
+ROW_ID_MAX = 2**31 - 1
 
 
 @sa.event.listens_for(sa.Engine, "connect")
@@ -51,7 +50,8 @@ def configure_sqlite_connection(dbapi_connection, connection_record) -> None:
     # never corrupts the file.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # A statement that meets another writer's lock waits up to pysqlite's ``timeout`` (5 s
+    # unless connect_args says otherwise) before it gives up: SQLite's busy timeout.
     cursor.close()
 
 

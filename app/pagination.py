@@ -10,17 +10,16 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import abort, current_app, request, url_for
+from flask import abort, current_app, request
 
-from app.extensions import db
+from app.extensions import ROW_ID_MAX, db
 from app.models import Post
 
 Item = TypeVar("Item")
 
-# Cursors are post ids; anything else in their place is ignored.
-CURSOR_MAX = 2**63 - 1
 OLDER_THAN = "older_than"
 NEWER_THAN = "newer_than"
 # Page links around the current one, besides the first and the last.
@@ -52,11 +51,20 @@ class Page(Generic[Item]):
         return iter(self.items)
 
     def url(self, number: int, **cursor: int) -> str:
-        """This page's address for page ``number``, the request's other arguments kept."""
-        args = {k: v for k, v in request.args.items() if k not in ("page", OLDER_THAN, NEWER_THAN)}
+        """This page's address for page ``number``, the request's other arguments kept.
+
+        The arguments are put in the query string as they came, never handed to url_for as
+        keywords, where ``?username=`` or ``?_external=`` would change the link or fail.
+        """
+        args = [
+            (name, value)
+            for name, value in request.args.items(multi=True)
+            if name not in ("page", OLDER_THAN, NEWER_THAN)
+        ]
         if number > 1:
-            args["page"] = number
-        return url_for(request.endpoint, **request.view_args, **args, **cursor)
+            args.append(("page", str(number)))
+        args += [(name, str(value)) for name, value in cursor.items()]
+        return f"{request.path}?{urlencode(args)}" if args else request.path
 
     def newer_url(self) -> str:
         if self.number == 2 or self.newer_than is None:
@@ -104,8 +112,9 @@ def requested_page() -> int:
 
 
 def requested_cursor(name: str) -> int | None:
+    """The post id in ``?older_than=`` or ``?newer_than=``; anything else there is ignored."""
     value = request.args.get(name, type=int)
-    if value is None or not 1 <= value <= CURSOR_MAX:
+    if value is None or not 1 <= value <= ROW_ID_MAX:
         return None
     return value
 
@@ -138,8 +147,9 @@ def paginate_posts(feed: sa.Select[tuple[Post]], total: int) -> Page[Post]:
     """One page of ``feed`` (a query for posts, ``total`` of them as stored counts say), newest
     first, each post with its author, in one statement; 404 past the last page.
 
-    Each page asks for one post more than it shows: whether that one comes tells whether
-    there is a page beyond, whatever the stored counts say.
+    A page read newest first asks for one post more than it shows: whether that one comes
+    tells whether there is a page beyond, whatever the stored counts say. A cursor's page
+    number is the reader's (the link's) and is only kept within the pages there are.
     """
     ids = feed.with_only_columns(Post.id).order_by(None)
     size, pages = per_page(), page_count(total)
@@ -149,7 +159,7 @@ def paginate_posts(feed: sa.Select[tuple[Post]], total: int) -> Page[Post]:
         )
         has_older = len(posts) > size
         posts = posts[:size]
-        number = min(max(requested_page(), 2), pages) if has_older else max(pages, 2)
+        number = min(max(requested_page(), 2), max(pages - 1, 2)) if has_older else max(pages, 2)
         page = Page(posts, number, max(pages, number), has_newer=True, has_older=has_older)
     elif (newer_than := requested_cursor(NEWER_THAN)) is not None:
         posts = Post.with_authors(ids.where(Post.id > newer_than).order_by(Post.id).limit(size + 1))
@@ -157,7 +167,7 @@ def paginate_posts(feed: sa.Select[tuple[Post]], total: int) -> Page[Post]:
         if not has_newer and len(posts) < size:  # the top was reached: show a full first page
             return paginate_posts_by_number(ids, 1, total)
         posts = posts[-size:]
-        number = min(max(requested_page(), 2), pages) if has_newer else 1
+        number = min(max(requested_page(), 2), max(pages - 1, 2)) if has_newer else 1
         page = Page(posts, number, max(pages, number), has_newer=has_newer, has_older=True)
     else:
         return paginate_posts_by_number(ids, number_or_404(total), total)

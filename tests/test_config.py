@@ -151,5 +151,5 @@ def test_a_sqlite_file_is_opened_for_concurrent_readers_and_safe_writes(tmp_path
 
             settings = [pragma(name) for name in ("journal_mode", "synchronous", "foreign_keys")]
             assert settings == ["wal", 1, 1]  # synchronous 1 is NORMAL
-            assert pragma("busy_timeout") == 5000
+            assert pragma("busy_timeout") == 5000  # pysqlite's default timeout, 5 s
         db.engine.dispose()

@@ -76,3 +76,41 @@ def test_recount_corrects_counts_that_bulk_inserts_bypassed(ctx):
 def test_every_site_count_exists_from_the_start(ctx):
     names = db.session.scalars(sa.select(SiteCount.name)).all()
     assert sorted(names) == sorted(SiteCount.NAMES)
+
+
+def first_taken(statements: list[str]) -> str:
+    """The first statement that writes or takes the site count: what a transaction locks first
+    (on PostgreSQL; SQLite locks the whole database at its first write)."""
+    taken = [
+        s for s in statements if s.split()[0] in ("INSERT", "UPDATE", "DELETE") or "site_count" in s
+    ]
+    return taken[0] if taken else ""
+
+
+@pytest.mark.parametrize("action", ["publish", "delete post", "delete account"])
+def test_every_writer_takes_the_site_count_before_any_user_row(app, ctx, sql_log, action):
+    # One order of locks everywhere: on PostgreSQL a writer that took a user's row first could
+    # wait for the site count while another holds it and waits for that user (a deadlock).
+    ann = add_user("ann")
+    post = ann.publish("hello")
+    db.session.commit()
+    sql_log.clear()
+    if action == "publish":
+        ann.publish("again")
+    elif action == "delete post":
+        ann.delete_post(post)
+    else:
+        delete_account(ann)
+    db.session.flush()
+    first = first_taken(sql_log)
+    assert "site_count" in first.split("WHERE")[0], sql_log
+    if db.engine.dialect.name == "postgresql" and first.startswith("SELECT"):
+        assert "FOR UPDATE" in first
+
+
+def test_a_missing_site_count_is_an_error_not_a_silent_zero(ctx):
+    db.session.execute(sa.delete(SiteCount))
+    with pytest.raises(LookupError):
+        SiteCount.add(SiteCount.POSTS, 1)
+    with pytest.raises(sa.exc.NoResultFound):
+        SiteCount.of(SiteCount.POSTS)

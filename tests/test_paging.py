@@ -97,7 +97,7 @@ class TestPages:
         assert post_bodies(response) == bodies(7, 6, 5)
         assert link(response, "‹ Newer") is None
 
-    @pytest.mark.parametrize("cursor", ["abc", "-3", "0", "", "1.5", str(2**63), "%00"])
+    @pytest.mark.parametrize("cursor", ["abc", "-3", "0", "", "1.5", str(2**31), str(2**63), "%00"])
     @pytest.mark.parametrize("name", ["older_than", "newer_than"])
     def test_a_cursor_that_is_not_a_post_id_is_ignored(self, client, name, cursor):
         response = client.get(f"/explore?page=2&{name}={cursor}")
@@ -106,6 +106,27 @@ class TestPages:
     @pytest.mark.parametrize("page", ["5", "99", str(10**30)])
     def test_a_page_past_the_end_is_404(self, client, page):
         assert client.get(f"/explore?page={page}").status_code == 404
+
+    @pytest.mark.parametrize(
+        "query", ["username=bob", "endpoint=x", "_external=1", "_anchor=top", "_method=POST"]
+    )
+    @pytest.mark.parametrize("path", ["/explore", "/user/ann", "/user/ann/followers"])
+    def test_other_query_arguments_stay_in_the_query_string(self, client, path, query):
+        response = client.get(f"{path}?{query}&page=1")
+        assert response.status_code == 200
+        pages = [href for href, text in links_in(response) if text in ("Older ›", "2")]
+        assert all(href.startswith(f"{path}?{query}&page=2") for href in pages)
+
+    def test_a_cursor_page_number_stays_within_the_pages(self, app, client):
+        older = post_id(app, "Post 7 by ann")
+        response = client.get(f"/explore?page={10**30}&older_than={older}")
+        assert post_bodies(response) == bodies(6, 5, 4)
+        assert 'aria-current="page"><span class="page-link">3<' in response.get_data(as_text=True)
+
+    def test_a_profile_address_in_other_capitals_keeps_the_page_and_cursor(self, client):
+        response = client.get("/user/ANN?page=2&older_than=8")
+        assert response.status_code == 301
+        assert response.location == "/user/ann?page=2&older_than=8"
 
     def test_a_cursor_past_the_end_is_404(self, app, client):
         oldest = post_id(app, "Post 0 by ann")

@@ -48,6 +48,11 @@ def delete_account(user: User) -> None:
     keys' ON DELETE CASCADE. Reset links die because no account has the password hash they
     are bound to. Features that keep more about a user extend this function.
     """
+    # The site count first, as every writer takes it (see SiteCount). Once it is held no post
+    # of this user can be published or deleted elsewhere, so the count read next is final.
+    SiteCount.lock(SiteCount.POSTS)
+    posts = sa.select(User.posts_count).where(User.id == user.id).scalar_subquery()
+    SiteCount.add(SiteCount.POSTS, -posts)
     # One statement per kind of count, whatever the number of follows.
     followed_ids = sa.select(Follow.followed_id).where(Follow.follower_id == user.id)
     follower_ids = sa.select(Follow.follower_id).where(Follow.followed_id == user.id)
@@ -61,9 +66,6 @@ def delete_account(user: User) -> None:
         .where(User.id.in_(follower_ids))
         .values(following_count=User.following_count - 1)
     )
-    # Read in the statement: the row's count, whatever this session last loaded.
-    posts = sa.select(User.posts_count).where(User.id == user.id).scalar_subquery()
-    SiteCount.add(SiteCount.POSTS, -posts)
     ReservedUsername.reserve(user.username)
     db.session.delete(user)
     db.session.flush()

@@ -416,8 +416,9 @@ class User(UserMixin, db.Model):
     # Posts -------------------------------------------------------------------------------
 
     def publish(self, body: str, *, submission_key: str | None = None) -> "Post":
-        # Counted before the post joins the session: the UPDATE would flush it, and a refused
-        # row (a form sent twice) must fail at commit, where publish_once() expects it.
+        # Counted first, as every writer does (see SiteCount), and before the post joins the
+        # session: the UPDATE would flush it, and a refused row (a form sent twice) must fail
+        # at commit, where publish_once() expects it.
         SiteCount.add(SiteCount.POSTS, 1)
         post = Post(body=body, author=self, submission_key=submission_key)
         db.session.add(post)
@@ -433,9 +434,9 @@ class User(UserMixin, db.Model):
     def delete_post(self, post: "Post") -> None:
         if post.author_id != self.id:
             raise ValueError("Only the author can delete a post.")
+        SiteCount.add(SiteCount.POSTS, -1)  # first, as every writer does (see SiteCount)
         db.session.delete(post)
         self.posts_count = User.posts_count - 1
-        SiteCount.add(SiteCount.POSTS, -1)
 
     def posts_newest_first(self) -> sa.Select[tuple["Post"]]:
         return Post.newest_first().where(Post.author_id == self.id)

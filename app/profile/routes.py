@@ -1,5 +1,6 @@
 import hashlib
 import re
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import (
@@ -63,8 +64,9 @@ def user_and_follow_state_or_404(username: str) -> tuple[User, bool]:
 def user(username: str):
     user, is_following = user_and_follow_state_or_404(username)
     if username != user.username:  # one address per profile, whatever case was typed
-        page = request.args.get("page")
-        return redirect(url_for("profile.user", username=user.username, page=page), 301)
+        canonical = url_for("profile.user", username=user.username)
+        query = urlencode(list(request.args.items(multi=True)))  # the page and its cursor
+        return redirect(f"{canonical}?{query}" if query else canonical, 301)
     pagination = paginate_posts(user.posts_newest_first(), user.posts_count)
     return render_template(
         "profile/user.html",
