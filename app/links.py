@@ -12,13 +12,10 @@ import re
 
 from flask import Flask, g, url_for
 
-from app.extensions import ROW_ID_MAX
-
 # Characters that url_for leaves unquoted in a path segment, and that no converter changes.
 VERBATIM = re.compile(r"[A-Za-z0-9_.-]+")
 # A value every converter used here accepts (a string, or a row id within INTEGER's range),
-# unlike anything in a real URL of this app. Numbers take the fast path only within that range
-# too, where url_for would refuse them.
+# unlike anything in a real URL of this app.
 PLACEHOLDER_TEXT = "Zq9placeholder9qZ"
 PLACEHOLDER_NUMBER = 2147483519
 
@@ -43,8 +40,6 @@ def fast_url_for(endpoint: str, **values: object) -> str:
         return url_for(endpoint, **values)
     ((name, value),) = values.items()
     number = type(value) is int
-    if number and not 1 <= value <= ROW_ID_MAX:  # one a row-id converter refuses: url_for says
-        return url_for(endpoint, **values)
     text = str(value) if number else value
     if not isinstance(text, str) or not VERBATIM.fullmatch(text):
         return url_for(endpoint, **values)

@@ -56,7 +56,7 @@ def test_profile_address_in_another_case_redirects_to_the_username_as_written(cl
     make_user("Ann")
     response = client.get("/user/ANN?page=2&username=x")
     assert response.status_code == 301
-    assert response.location == "/user/Ann?page=2"
+    assert response.location == "/user/Ann?page=2&username=x"  # the query as it came
 
 
 def test_own_profile_has_an_edit_button_others_do_not(client, login, make_user):
