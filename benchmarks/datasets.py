@@ -6,6 +6,7 @@ server (``bench_100k``, ``bench_1m``). The schema comes from the migrations, and
 that exists is upgraded to the current head before it is measured.
 """
 
+import argparse
 import os
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,26 @@ class Dataset:
     @property
     def label(self) -> str:
         return f"{DATABASE_NAMES[self.database]}, {self.size.upper()} posts"
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options both benchmarks take to choose their datasets (see ``chosen_datasets``)."""
+    parser.add_argument("--sizes", nargs="+", choices=SIZES, help="default: all (quick: 100k)")
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        choices=DATABASES,
+        help="default: sqlite, and postgresql when BENCH_DATABASE_URL is set",
+    )
+
+
+def chosen_datasets(options: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The sizes and databases the options ask for, or their defaults."""
+    sizes = options.sizes or (["100k"] if options.quick else list(SIZES))
+    databases = options.databases or (
+        ["sqlite", "postgresql"] if postgresql_server_url() else ["sqlite"]
+    )
+    return sizes, databases
 
 
 def postgresql_server_url() -> str | None:

@@ -36,10 +36,10 @@ from benchmarks.datasets import (
     DATABASE_NAMES,
     DATABASES,
     FOLLOWS,
-    SIZES,
     Dataset,
+    add_dataset_arguments,
+    chosen_datasets,
     dataset,
-    postgresql_server_url,
     prepare,
 )
 from benchmarks.floor import create_floor_app
@@ -437,23 +437,14 @@ def git_commit() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", choices=SIZES, help="default: all (quick: 100k)")
-    parser.add_argument(
-        "--databases",
-        nargs="+",
-        choices=DATABASES,
-        help="default: sqlite, and postgresql when BENCH_DATABASE_URL is set",
-    )
+    add_dataset_arguments(parser)
     parser.add_argument("--pages", nargs="+", help="only pages whose name contains one of these")
     parser.add_argument("--quick", action="store_true", help="100k, 30 requests a page")
     parser.add_argument("--requests", type=int, help="per page (default 200; quick: 30)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is not met")
     parser.add_argument("--json", default=str(BENCH_DIR / "results.json"), help="results file")
     options = parser.parse_args(argv)
-    sizes = options.sizes or (["100k"] if options.quick else list(SIZES))
-    databases = options.databases or (
-        ["sqlite", "postgresql"] if postgresql_server_url() else ["sqlite"]
-    )
+    sizes, databases = chosen_datasets(options)
     requests = options.requests or (30 if options.quick else 200)
     max_seconds = 3 if options.quick else MAX_SECONDS
     pages = [

@@ -37,12 +37,11 @@ from app.extensions import db
 from app.models import User, UserSession
 from benchmarks.datasets import (
     BENCH_DIR,
-    DATABASES,
     FOLLOWS,
-    SIZES,
     Dataset,
+    add_dataset_arguments,
+    chosen_datasets,
     dataset,
-    postgresql_server_url,
     prepare,
 )
 from config import BASE_DIR
@@ -269,23 +268,14 @@ def print_run(data: Dataset, result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", choices=SIZES, help="default: all (quick: 100k)")
-    parser.add_argument(
-        "--databases",
-        nargs="+",
-        choices=DATABASES,
-        help="default: sqlite, and postgresql when BENCH_DATABASE_URL is set",
-    )
+    add_dataset_arguments(parser)
     parser.add_argument("--seconds", type=float, help="per wrk run (default 10; quick: 3)")
     parser.add_argument("--quick", action="store_true", help="100k, short runs, 1,000 requests")
     parser.add_argument("--json", default=str(BENCH_DIR / "results-http.json"))
     options = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
-    sizes = options.sizes or (["100k"] if options.quick else list(SIZES))
-    databases = options.databases or (
-        ["sqlite", "postgresql"] if postgresql_server_url() else ["sqlite"]
-    )
+    sizes, databases = chosen_datasets(options)
     seconds = options.seconds or (3 if options.quick else 10)
     memory_step = 500 if options.quick else MEMORY_STEP
     results = []
