@@ -97,6 +97,7 @@ SCREENS = [
     Screen("home, new post sent empty", "/", (MEMBER,), send_empty_form),
     Screen("explore", "/explore"),
     Screen("explore, hover card open", "/explore", then=open_hover_card),
+    Screen("explore, a middle page", "/explore?page=4"),  # the pager, with a gap in it
     Screen("profile", "/user/bob"),
     Screen("own profile", "/user/ann", (MEMBER,)),
     Screen("own profile, delete dialog open", "/user/ann", (MEMBER,), open_delete_dialog),
@@ -140,6 +141,7 @@ def site(app, make_user) -> dict[str, str]:
     ann_id = make_user("ann", about_me="Reads a lot.", posts=2)
     make_user("bob", about_me="Bob writes about birds.", posts=3)
     make_user("cara", confirmed=False)
+    make_user("dan", posts=80)  # explore has nine pages
     start_session(app, ann_id)  # ann on another device too: the sessions page can end one
     with app.app_context():
         ann = db.session.scalar(sa.select(User).where(User.username == "ann"))
