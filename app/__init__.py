@@ -5,6 +5,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app import (
+    cards,
     compression,
     links,
     logs,
@@ -43,7 +44,19 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     config_class.init_app(app)
 
     app.url_map.converters["id"] = RowIdConverter
-    extensions = (db, login, bootstrap, moment, mail, csrf, limiter, security, compression, links)
+    extensions = (
+        db,
+        login,
+        bootstrap,
+        moment,
+        mail,
+        csrf,
+        limiter,
+        security,
+        compression,
+        links,
+        cards,
+    )
     for extension in extensions:
         extension.init_app(app)
     migrate.init_app(app, db)

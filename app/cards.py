@@ -1,0 +1,79 @@
+"""Post cards, rendered once per content and kept per process: a feed's most repeated markup.
+
+A page of posts spends more on its cards than on anything else, and the same posts come back
+on every reader's explore page, on their followers' timelines and on their author's profile.
+``post_card(post, viewer_id, heading_level)`` (a template global) renders ``_post.html``'s
+``card`` macro the first time, and later gives back the same markup for as long as nothing it
+shows has changed: the cache key holds every value the card is drawn from, so an edit, a new
+username or a new avatar is a new key, never a stale card. Keys are kept least recently used
+first out, ``POST_CARD_CACHE_SIZE`` of them per process (0 turns the cache off).
+
+With templates reloading (``flask run --debug``), cards are rendered every time, so an edit to
+the template shows at once.
+"""
+
+import threading
+from collections.abc import Hashable
+
+from cachetools import LRUCache, cached
+from flask import Flask, current_app, request
+from markupsafe import Markup
+
+from app.models import Post
+
+# Above a feed page's worth of cards for every post on the busiest pages (explore's first
+# pages, the followed authors of many readers): about 1.5 kB each, so a few MB per worker.
+DEFAULT_CACHE_SIZE = 4096
+AVATAR_PIXELS = 96  # the avatar the card shows, 48 CSS pixels at twice the density
+
+
+def card_key(post: Post, own: bool, heading_level: int) -> Hashable:
+    """Everything the card macro reads. Whoever changes the macro changes this with it;
+    tests/test_cards.py checks that each of these changes the card."""
+    author = post.author
+    return (
+        request.script_root,  # the links' prefix when the app is mounted below the root
+        post.id,
+        post.body,
+        post.created_at,
+        post.edited_at,
+        author.username,
+        author.avatar(AVATAR_PIXELS),
+        own,
+        heading_level,
+    )
+
+
+class PostCards:
+    """An app's card renderer and its cache."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        size = app.config.get("POST_CARD_CACHE_SIZE", DEFAULT_CACHE_SIZE)
+        self.cache = LRUCache(maxsize=size) if size else None
+        self.cached_render = (
+            cached(self.cache, key=card_key, lock=threading.Lock())(self.render)
+            if self.cache is not None
+            else self.render
+        )
+
+    def render(self, post: Post, own: bool, heading_level: int) -> Markup:
+        card = self.app.jinja_env.get_template("_post.html").module.card
+        return Markup(card(post, own, heading_level))
+
+    def __call__(self, post: Post, own: bool, heading_level: int) -> Markup:
+        if self.app.jinja_env.auto_reload:
+            return self.render(post, own, heading_level)
+        return self.cached_render(post, own, heading_level)
+
+
+def post_card(post: Post, viewer_id: int | None = None, heading_level: int = 2) -> Markup:
+    """One post's card; ``post.author`` must be loaded. ``viewer_id``, the signed-in reader's
+    id or None, shows the post's Edit and Delete links to its author."""
+    own = viewer_id is not None and post.author_id == viewer_id
+    return current_app.extensions["post_cards"](post, own, heading_level)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["post_cards"] = PostCards(app)
+    app.add_template_global(post_card)
