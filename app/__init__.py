@@ -11,6 +11,7 @@ from app import (
     logs,
     models,  # noqa: F401  (every table exists before first use)
     security,
+    transactions,
 )
 from app.auth import bp as auth_bp
 from app.cli import seed_command
@@ -44,7 +45,9 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     config_class.init_app(app)
 
     app.url_map.converters["id"] = RowIdConverter
+    # Transactions first: its hook must run before any other hook's query.
     extensions = (
+        transactions,
         db,
         login,
         bootstrap,

@@ -143,33 +143,43 @@ def paginate(stmt: sa.Select, total: int) -> Page:
     return Page(items, number, pages, has_newer=number > 1, has_older=number < pages)
 
 
-def paginate_posts(feed: sa.Select[tuple[Post]], total: int) -> Page[Post]:
+def paginate_posts(feed: sa.Select[tuple[Post]], total: int | sa.ScalarSelect[int]) -> Page[Post]:
     """One page of ``feed`` (a query for posts, ``total`` of them as stored counts say), newest
     first, each post with its author, in one statement; 404 past the last page.
+
+    ``total`` may be a query: the first page and the cursors' pages read it with their posts,
+    and only a page asked for by number reads it first, to know where to start.
 
     A page read newest first asks for one post more than it shows: whether that one comes
     tells whether there is a page beyond, whatever the stored counts say. A cursor's page
     number is the reader's (the link's) and is only kept within the pages there are.
     """
     ids = feed.with_only_columns(Post.id).order_by(None)
-    size, pages = per_page(), page_count(total)
+    size = per_page()
     if (older_than := requested_cursor(OLDER_THAN)) is not None:
-        posts = Post.with_authors(
-            ids.where(Post.id < older_than).order_by(Post.id.desc()).limit(size + 1)
+        posts, total = Post.with_authors(
+            ids.where(Post.id < older_than).order_by(Post.id.desc()).limit(size + 1), total
         )
+        pages = page_count(total)
         has_older = len(posts) > size
         posts = posts[:size]
         number = min(max(requested_page(), 2), max(pages - 1, 2)) if has_older else max(pages, 2)
         page = Page(posts, number, max(pages, number), has_newer=True, has_older=has_older)
     elif (newer_than := requested_cursor(NEWER_THAN)) is not None:
-        posts = Post.with_authors(ids.where(Post.id > newer_than).order_by(Post.id).limit(size + 1))
+        posts, total = Post.with_authors(
+            ids.where(Post.id > newer_than).order_by(Post.id).limit(size + 1), total
+        )
         has_newer = len(posts) > size
         if not has_newer and len(posts) < size:  # the top was reached: show a full first page
             return paginate_posts_by_number(ids, 1, total)
+        pages = page_count(total)
         posts = posts[-size:]
         number = min(max(requested_page(), 2), max(pages - 1, 2)) if has_newer else 1
         page = Page(posts, number, max(pages, number), has_newer=has_newer, has_older=True)
+    elif requested_page() == 1:
+        return paginate_posts_by_number(ids, 1, total)
     else:
+        total = total if isinstance(total, int) else db.session.execute(sa.select(total)).scalar()
         return paginate_posts_by_number(ids, number_or_404(total), total)
     if not page.items:
         abort(404)
@@ -177,18 +187,21 @@ def paginate_posts(feed: sa.Select[tuple[Post]], total: int) -> Page[Post]:
     return page
 
 
-def paginate_posts_by_number(ids: sa.Select[tuple[int]], number: int, total: int) -> Page[Post]:
+def paginate_posts_by_number(
+    ids: sa.Select[tuple[int]], number: int, total: int | sa.ScalarSelect[int]
+) -> Page[Post]:
+    """Page ``number``; ``total`` may be a query on the first page only."""
     size = per_page()
     newer = (number - 1) * size  # posts on the pages before this one
-    older = total - newer - size  # posts on the pages after it
-    if number == 1 or newer <= older:
+    if number == 1 or newer <= total - newer - size:
         chosen = ids.order_by(Post.id.desc()).offset(newer).limit(size + 1)
-        posts = Post.with_authors(chosen)
+        posts, total = Post.with_authors(chosen, total)
         has_older = len(posts) > size
         posts = posts[:size]
     else:  # nearer the end: counted from the oldest post, the last page is as cheap as the first
+        older = total - newer - size  # posts on the pages after this one
         chosen = ids.order_by(Post.id).offset(max(older, 0)).limit(size + min(older, 0))
-        posts = Post.with_authors(chosen)
+        posts, total = Post.with_authors(chosen, total)
         has_older = older > 0
     if number > 1 and not posts:
         abort(404)

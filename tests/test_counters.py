@@ -109,8 +109,11 @@ def test_every_writer_takes_the_site_count_before_any_user_row(app, ctx, sql_log
 
 
 def test_a_missing_site_count_is_an_error_not_a_silent_zero(ctx):
+    add_user().publish("a post")
     db.session.execute(sa.delete(SiteCount))
     with pytest.raises(LookupError):
         SiteCount.add(SiteCount.POSTS, 1)
     with pytest.raises(sa.exc.NoResultFound):
         SiteCount.of(SiteCount.POSTS)
+    with pytest.raises(LookupError):  # read with a page of posts
+        Post.with_authors(sa.select(Post.id), SiteCount.query_of(SiteCount.POSTS))

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
-from app.models import Post, User, normalize_email, utcnow
+from app.models import Post, SiteCount, User, normalize_email, utcnow
 from tests.conftest import PASSWORD
 
 LEGACY_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:260000")
@@ -120,10 +120,26 @@ def test_with_authors_keeps_feed_order_and_loads_authors(ctx):
         user.publish(str(n))
     db.session.flush()
     db.session.expunge_all()
-    loaded = Post.with_authors(sa.select(Post.id).where(Post.body != "1"))
+    loaded, total = Post.with_authors(sa.select(Post.id).where(Post.body != "1"), 7)
     assert [post.body for post in loaded] == ["2", "0"]
     assert all("author" in post.__dict__ for post in loaded)
-    assert Post.with_authors(sa.select(Post.id).where(Post.body == "none")) == []
+    assert total == 7  # a number is given back as it is
+    assert Post.with_authors(sa.select(Post.id).where(Post.body == "none")) == ([], 0)
+
+
+def test_with_authors_reads_a_total_query_in_the_same_statement(ctx, sql_log):
+    user = add_user()
+    for n in range(3):
+        user.publish(str(n))
+    db.session.commit()
+    size = user.timeline_size()  # (reloads the user the commit expired)
+    sql_log.clear()
+    posts, total = Post.with_authors(sa.select(Post.id), size)
+    assert ([post.body for post in posts], total) == (["2", "1", "0"], 3)
+    assert len(sql_log) == 1
+    # No posts, no count: an empty feed has none, whatever its stored count says.
+    empty = sa.select(Post.id).where(Post.body == "none")
+    assert Post.with_authors(empty, SiteCount.query_of(SiteCount.POSTS)) == ([], 0)
 
 
 def test_time_defaults_are_called_per_row_not_once_at_import(ctx):

@@ -23,6 +23,7 @@ from app.models import Post, SiteCount
 from app.pagination import paginate_posts
 from app.posting import publish_once
 from app.redirects import safe_next_path
+from app.transactions import without_transaction
 
 bp = Blueprint("main", __name__)
 
@@ -50,13 +51,14 @@ def poster() -> str:
 
 @bp.route("/index", methods=["GET", "POST"])
 @bp.route("/", methods=["GET", "POST"])  # registered first, so url_for() builds "/"
+@without_transaction
 @limiter.limit(config_limit("POST_RATE_LIMIT"), methods=["POST"], key_func=poster)
 @confirmed_required
 def index():
     if not current_user.is_authenticated:
         if request.method == "POST":
             return login.unauthorized()
-        pagination = paginate_posts(Post.newest_first(), SiteCount.of(SiteCount.POSTS))
+        pagination = paginate_posts(Post.newest_first(), SiteCount.query_of(SiteCount.POSTS))
         return render_template("main/index.html", title="Home", form=None, pagination=pagination)
     form = NewPostForm()
     if form.validate_on_submit():
@@ -80,8 +82,9 @@ def index():
 
 
 @bp.get("/explore")
+@without_transaction
 def explore():
-    pagination = paginate_posts(Post.newest_first(), SiteCount.of(SiteCount.POSTS))
+    pagination = paginate_posts(Post.newest_first(), SiteCount.query_of(SiteCount.POSTS))
     return render_template("main/explore.html", title="Explore", pagination=pagination)
 
 
@@ -98,6 +101,7 @@ def own_post_or_403(post_id: int) -> Post:
 
 
 @bp.get("/post/<id:post_id>")
+@without_transaction
 def post(post_id: int):
     post = post_or_404(post_id)
     author = post.author

@@ -27,6 +27,11 @@ class SiteCount(db.Model):
         return db.session.execute(sa.select(cls.value).where(cls.name == name)).scalar_one()
 
     @classmethod
+    def query_of(cls, name: str) -> sa.ScalarSelect[int]:
+        """The total as a query, for a statement that reads it with other rows."""
+        return sa.select(cls.value).where(cls.name == name).correlate(None).scalar_subquery()
+
+    @classmethod
     def lock(cls, name: str) -> None:
         """Hold this total until the transaction ends, so what a later statement reads to change
         it cannot move in between (SQLite locks the whole database on the first write)."""

@@ -447,20 +447,22 @@ class User(UserMixin, db.Model):
         # then read each author's newest posts from (author_id, id), a cost bounded by what
         # those authors wrote, where an OR has SQLite merge two lookups and PostgreSQL walk
         # every post until it finds a page of theirs (the whole table, for quiet follows).
-        authors = sa.union_all(
+        return Post.newest_first().where(Post.author_id.in_(self.timeline_authors()))
+
+    def timeline_authors(self) -> sa.CompoundSelect:
+        return sa.union_all(
             sa.select(Follow.followed_id).where(Follow.follower_id == self.id),
             sa.select(sa.literal(self.id)),
         )
-        return Post.newest_first().where(Post.author_id.in_(authors))
 
-    def timeline_size(self) -> int:
-        """How many posts ``timeline()`` holds, added up from stored counts."""
-        followed_posts = (
+    def timeline_size(self) -> sa.ScalarSelect[int]:
+        """How many posts ``timeline()`` holds, added up from stored counts, as a query."""
+        return (
             sa.select(sa.func.coalesce(sa.func.sum(User.posts_count), 0))
-            .join(Follow, Follow.followed_id == User.id)
-            .where(Follow.follower_id == self.id)
+            .where(User.id.in_(self.timeline_authors()))
+            .correlate(None)  # read on its own, whatever statement it is part of
+            .scalar_subquery()
         )
-        return self.posts_count + db.session.scalar(followed_posts)
 
     @classmethod
     def recount(cls) -> None:

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import User, is_valid_username
 from app.pagination import paginate, paginate_posts
 from app.redirects import safe_next_path
+from app.transactions import without_transaction
 
 bp = Blueprint("profile", __name__)
 
@@ -61,6 +62,7 @@ def user_and_follow_state_or_404(username: str) -> tuple[User, bool]:
 
 
 @bp.get("/user/<username>")
+@without_transaction
 def user(username: str):
     user, is_following = user_and_follow_state_or_404(username)
     if username != user.username:  # one address per profile, whatever case was typed
@@ -78,6 +80,7 @@ def user(username: str):
 
 
 @bp.get("/user/<username>/popup")
+@without_transaction
 def popup(username: str):
     user, is_following = user_and_follow_state_or_404(username)
     etag = hover_card_etag(user, is_following)
@@ -138,11 +141,13 @@ def follow_list(username: str, relation: str):
 
 
 @bp.get("/user/<username>/followers")
+@without_transaction
 def followers(username: str):
     return follow_list(username, "followers")
 
 
 @bp.get("/user/<username>/following")
+@without_transaction
 def following(username: str):
     return follow_list(username, "following")
 

@@ -1,0 +1,39 @@
+"""Pages that only read, read without a transaction.
+
+On PostgreSQL a transaction is two more round trips to the server, its BEGIN and its
+ROLLBACK, and a feed page makes only two or three statements of its own. A view marked
+``@without_transaction`` runs its GET and HEAD requests on an autocommit connection: each
+statement sees the latest commits, and none waits for a BEGIN.
+
+Such a request still writes what every request may (a reader's ``last_seen`` and session
+activity, an expired session's removal): single rows, each committed as it is written. A view
+that writes more than that, or needs its reads to agree with each other, must not be marked.
+"""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, request
+
+from app.extensions import db
+
+View = TypeVar("View", bound=Callable)
+READ_METHODS = {"GET", "HEAD"}
+
+
+def without_transaction(view: View) -> View:
+    view.without_transaction = True
+    return view
+
+
+def start_reading_without_transaction(app: Flask) -> None:
+    if request.method not in READ_METHODS:
+        return
+    view = app.view_functions.get(request.endpoint)
+    if getattr(view, "without_transaction", False):
+        # Only the connection's first procurement takes options: nothing may query before.
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(lambda: start_reading_without_transaction(app))
