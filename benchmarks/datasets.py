@@ -27,6 +27,9 @@ USERS = 20_000
 FOLLOWS = 100
 RANDOM_SEED = 1
 SIZES = {"100k": 100_000, "1m": 1_000_000}
+# The issue's floors are pages of 25 posts: the app's pages are measured at that size too (its
+# own default is 10), so page and floor show the same posts.
+POSTS_PER_PAGE = 25
 DATABASES = ("sqlite", "postgresql")
 DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
@@ -89,7 +92,8 @@ def bench_config(url: str) -> type[TestingConfig]:
 
     From TestingConfig for its fixed secret key and plain-text logs (production's one JSON
     line per request is measured by ``make bench-http``, under gunicorn); not TESTING, CSRF
-    on, and rate limits counted in memory, as production does in one process. The engine
+    on, and rate limits counted in memory, as production does in one process; pages of
+    ``POSTS_PER_PAGE`` posts. The engine
     options (pool, statement timeout) are production's, built from the URL.
     """
 
@@ -100,6 +104,7 @@ def bench_config(url: str) -> type[TestingConfig]:
         WTF_CSRF_ENABLED = True
         RATELIMIT_ENABLED = True
         RATELIMIT_STORAGE_URI = "memory://"
+        POSTS_PER_PAGE = POSTS_PER_PAGE
 
     return BenchConfig
 

@@ -5,11 +5,13 @@
 
 For each database (SQLite; PostgreSQL too when BENCH_DATABASE_URL is set) and size, the
 dataset is made or reused (benchmarks/datasets.py), and every page below is requested through
-``app.test_client()`` as a signed-in reader who follows 100 people: a warm-up, then
-``--requests`` requests (fewer if they take over 20 s). Printed and written as JSON: median and
-p95 ms, requests per second, SQL statements per request, the page's ratio to its floor, the
-issue's targets (MET / NOT MET) and, with both sizes, the 1M/100k ratio. Every response must
-have the expected status, so a broken page cannot pass as fast.
+``app.test_client()`` as a signed-in reader who follows 100 people, 25 posts a page as the
+floors show: a warm-up, then ``--requests`` requests (fewer if they take over 20 s), taken in
+turn with requests of the page's floor (benchmarks/floor.py), so both meet the same moments of
+a shared machine. Printed and written as JSON: median and p95 ms, requests per second, SQL
+statements per request, the floor's median beside the page's and their ratio, the issue's
+targets (MET / NOT MET) and, with both sizes, the 1M/100k ratio. Every response must have the
+expected status, so a broken page cannot pass as fast.
 """
 
 import argparse
@@ -135,58 +137,75 @@ class RelNextLink(HTMLParser):
             self.href = values.get("href")
 
 
-def measure(
-    client: FlaskClient,
-    engine: sa.Engine | None,
-    path: str,
-    *,
-    requests: int,
-    headers: dict[str, str] | None = None,
-    expected: int = 200,
-    max_seconds: float = MAX_SECONDS,
-) -> Timing:
+@dataclass
+class Target:
+    """One path to time, through a client (and the engine whose statements it counts)."""
+
+    client: FlaskClient
+    path: str
+    engine: sa.Engine | None = None
+    headers: dict[str, str] | None = None
+    expected: int = 200
+
+
+def measure(*targets: Target, requests: int, max_seconds: float = MAX_SECONDS) -> list[Timing]:
+    """Each target's timing, their requests taken in turn (one of each, again and again): a
+    page and its floor then meet the same moments of a shared machine, and the ratio of their
+    medians holds still while each median drifts."""
     statements = 0
 
     def count(*args) -> None:
         nonlocal statements
         statements += 1
 
-    for _ in range(WARM_UP):
-        check(client.get(path, headers=headers), path, expected)
-    if engine is not None:
+    for target in targets:
+        for _ in range(WARM_UP):
+            check(target.client.get(target.path, headers=target.headers), target)
+    engines = {target.engine for target in targets if target.engine is not None}
+    for engine in engines:
         sa.event.listen(engine, "before_cursor_execute", count)
-    timings: list[float] = []
-    counts: list[int] = []
+    timings: list[list[float]] = [[] for _ in targets]
+    counts: list[list[int]] = [[] for _ in targets]
     gc.collect()
     try:
         started = time.perf_counter()
-        while len(timings) < requests:
-            statements = 0
-            before = time.perf_counter()
-            response = client.get(path, headers=headers)
-            timings.append(time.perf_counter() - before)
-            counts.append(statements)
-            check(response, path, expected)
-            if len(timings) >= MIN_REQUESTS and time.perf_counter() - started > max_seconds:
+        while len(timings[0]) < requests:
+            for target, spent, counted in zip(targets, timings, counts, strict=True):
+                statements = 0
+                before = time.perf_counter()
+                response = target.client.get(target.path, headers=target.headers)
+                spent.append(time.perf_counter() - before)
+                counted.append(statements)
+                check(response, target)
+            if len(timings[0]) >= MIN_REQUESTS and time.perf_counter() - started > max_seconds:
                 break
     finally:
-        if engine is not None:
+        for engine in engines:
             sa.event.remove(engine, "before_cursor_execute", count)
-    timings.sort()
+    return [
+        timing(spent, counted, target.expected)
+        for target, spent, counted in zip(targets, timings, counts, strict=True)
+    ]
+
+
+def timing(spent: list[float], counts: list[int], status: int) -> Timing:
+    spent = sorted(spent)
     return Timing(
-        requests=len(timings),
-        median_ms=statistics.median(timings) * 1000,
-        p95_ms=timings[min(len(timings) - 1, math.ceil(0.95 * len(timings)) - 1)] * 1000,
-        rps=len(timings) / sum(timings),
+        requests=len(spent),
+        median_ms=statistics.median(spent) * 1000,
+        p95_ms=spent[min(len(spent) - 1, math.ceil(0.95 * len(spent)) - 1)] * 1000,
+        rps=len(spent) / sum(spent),
         statements=round(statistics.median(counts)),
         statements_max=max(counts),
-        status=expected,
+        status=status,
     )
 
 
-def check(response, path: str, expected: int) -> None:
-    if response.status_code != expected:
-        raise SystemExit(f"GET {path} answered {response.status_code}, not {expected}.")
+def check(response, target: Target) -> None:
+    if response.status_code != target.expected:
+        raise SystemExit(
+            f"GET {target.path} answered {response.status_code}, not {target.expected}."
+        )
 
 
 def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
@@ -220,14 +239,14 @@ def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
 def discover(client: FlaskClient, context: Context) -> None:
     """Links and validators the pages follow: page 1,999's Older link, the card's ETag."""
     response = client.get("/explore?page=1999")
-    check(response, "/explore?page=1999", 200)
+    check(response, Target(client, "/explore?page=1999"))
     parser = RelNextLink()
     parser.feed(response.get_data(as_text=True))
     context.page_2000_link = parser.href
     if parser.href is None:
         context.notes.append('explore page 1,999 has no <a rel="next"> link yet: skipped.')
     response = client.get(f"/user/{context.prolific}/popup")
-    check(response, "hover card", 200)
+    check(response, Target(client, f"/user/{context.prolific}/popup"))
     context.etag = response.headers.get("ETag")
     if context.etag is None:
         context.notes.append("the hover card sends no ETag yet: its repeat is a full 200.")
@@ -258,26 +277,30 @@ def run(dataset: Dataset, pages: list[Page], requests: int, max_seconds: float) 
         "floors": {},
         "pages": {},
     }
+    with app.app_context():
+        engine = db.engine
+    floors = {
+        floor: Target(floor_client, f"/{floor}", floor_engine if floor == "join" else None)
+        for floor in FLOORS
+    }
     try:
-        measure_floors(result, floor_client, floor_engine, requests, max_seconds)
-        with app.app_context():
-            engine = db.engine
+        timings = measure(*floors.values(), requests=requests, max_seconds=max_seconds)
+        for (floor, name), timing in zip(FLOORS.items(), timings, strict=True):
+            result["floors"][floor] = asdict(timing) | {"name": name}
         for page in pages:
             path = page.path(context)
             if path is None:
                 result["pages"][page.name] = {"skipped": True}
                 continue
-            timing = measure(
-                client,
-                engine,
-                path,
-                requests=requests,
-                headers=page.headers(context) if page.headers else None,
-                expected=expected_status(page, context),
-                max_seconds=max_seconds,
+            headers = page.headers(context) if page.headers else None
+            target = Target(client, path, engine, headers, expected_status(page, context))
+            timing, floor = measure(
+                target, floors[page.floor], requests=requests, max_seconds=max_seconds
             )
-            result["pages"][page.name] = asdict(timing) | {"path": path}
-        measure_floors(result, floor_client, floor_engine, requests, max_seconds)
+            result["pages"][page.name] = asdict(timing) | {
+                "path": path,
+                "floor_median_ms": floor.median_ms,
+            }
     finally:
         floor_engine.dispose()
         with app.app_context():
@@ -286,37 +309,15 @@ def run(dataset: Dataset, pages: list[Page], requests: int, max_seconds: float) 
     return result
 
 
-def measure_floors(
-    result: dict, client: FlaskClient, engine: sa.Engine, requests: int, max_seconds: float
-) -> None:
-    """The floors, measured before the pages and again after them: each keeps its faster
-    median, so a quiet moment of the machine is never a page's excuse."""
-    for floor, name in FLOORS.items():
-        timing = asdict(
-            measure(
-                client,
-                engine if floor == "join" else None,
-                f"/{floor}",
-                requests=requests,
-                max_seconds=max_seconds,
-            )
-        )
-        if earlier := result["floors"].get(floor):
-            timing["medians_ms"] = [earlier["median_ms"], timing["median_ms"]]
-            if earlier["median_ms"] < timing["median_ms"]:
-                timing = earlier | {"medians_ms": timing["medians_ms"]}
-        result["floors"][floor] = timing | {"name": name}
-
-
 def judge(result: dict, pages: list[Page]) -> None:
-    """Each page's ratio to its floor, and whether it meets the issue's targets."""
-    floors = result["floors"]
+    """Each page's ratio to its floor (the one timed with it), and whether it meets the
+    issue's targets."""
     explore_p1 = result["pages"].get("explore p1", {})
     for page in pages:
         row = result["pages"][page.name]
         if row.get("skipped"):
             continue
-        ratio = row["median_ms"] / floors[page.floor]["median_ms"]
+        ratio = row["median_ms"] / row["floor_median_ms"]
         failures = []
         if ratio > page.max_ratio:
             failures.append(f"{ratio:.1f}x {page.floor} floor > {page.max_ratio:g}x")
@@ -350,11 +351,9 @@ def print_run(result: dict) -> None:
         f"{'floor':>6} {'ratio':>6}  {'target':<28} result"
     )
     for floor in result["floors"].values():
-        before, after = floor.get("medians_ms", [floor["median_ms"]] * 2)
         print(
             f"  {floor['name']:36} {floor['median_ms']:7.2f} {floor['p95_ms']:7.2f} "
-            f"{floor['rps']:7.0f} {floor['statements']:5d}  (medians before/after the pages: "
-            f"{before:.2f}/{after:.2f})"
+            f"{floor['rps']:7.0f} {floor['statements']:5d}"
         )
     for name, row in result["pages"].items():
         if row.get("skipped"):
@@ -367,7 +366,7 @@ def print_run(result: dict) -> None:
         verdict = "MET" if row["met"] else "NOT MET: " + "; ".join(row["failures"])
         print(
             f"  {name:36} {row['median_ms']:7.2f} {row['p95_ms']:7.2f} {row['rps']:7.0f} "
-            f"{statements:>5} {row['ratio']:5.1f}x  "
+            f"{statements:>5} {row['floor_median_ms']:6.2f} {row['ratio']:5.1f}x  "
             f"{row['target']:<28} {verdict}{status}"
         )
     for note in result["notes"]:

@@ -38,6 +38,7 @@ from app.models import User, UserSession
 from benchmarks.datasets import (
     BENCH_DIR,
     FOLLOWS,
+    POSTS_PER_PAGE,
     Dataset,
     add_dataset_arguments,
     chosen_datasets,
@@ -78,6 +79,7 @@ def server_environment(dataset: Dataset, port: int, secret_key: str) -> dict[str
         "RATELIMIT_STORAGE_URI": REDIS_URL,
         "TRUSTED_PROXIES": "1",
         "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        "POSTS_PER_PAGE": str(POSTS_PER_PAGE),  # the floor's page size, read by both apps
         "WEB_CONCURRENCY": str(WORKERS),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "APP_BASE_URL": "https://microblog.example",
@@ -229,7 +231,6 @@ def run(data: Dataset, seconds: float, memory_step: int) -> dict:
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "BENCH_FLOOR_GUNICORN": "1",
         "BENCH_FLOOR_DATABASE_URL": data.url,
-        "POSTS_PER_PAGE": str(app.config["POSTS_PER_PAGE"]),
     }
     floor_log = BENCH_DIR / f"gunicorn-floor-{data.database}-{data.size}.log"
     with gunicorn("benchmarks.floor:app", floor_env, floor_log, port, "/bare"):
