@@ -17,6 +17,13 @@ from flask import abort, current_app, request
 
 from app.extensions import ROW_ID_MAX, db
 from app.models import Post
+from app.models.feed import (
+    FROM_NEWEST,
+    FROM_OLDEST,
+    NEWER_THAN_CURSOR,
+    OLDER_THAN_CURSOR,
+    ChosenFeed,
+)
 
 Item = TypeVar("Item")
 
@@ -143,65 +150,56 @@ def paginate(stmt: sa.Select, total: int) -> Page:
     return Page(items, number, pages, has_newer=number > 1, has_older=number < pages)
 
 
-def paginate_posts(feed: sa.Select[tuple[Post]], total: int | sa.ScalarSelect[int]) -> Page[Post]:
-    """One page of ``feed`` (a query for posts, ``total`` of them as stored counts say), newest
-    first, each post with its author, in one statement; 404 past the last page.
-
-    ``total`` may be a query: the first page and the cursors' pages read it with their posts,
-    and only a page asked for by number reads it first, to know where to start.
+def paginate_posts(feed: ChosenFeed, total: int | None = None) -> Page[Post]:
+    """One page of ``feed``, newest first, each post with its author, in one statement; 404
+    past the last page. ``total`` is the feed's stored count when the caller has it; else the
+    first page and the cursors' pages read it with their posts, and a page asked for by
+    number reads it first, to know where to start.
 
     A page read newest first asks for one post more than it shows: whether that one comes
     tells whether there is a page beyond, whatever the stored counts say. A cursor's page
     number is the reader's (the link's) and is only kept within the pages there are.
     """
-    ids = feed.with_only_columns(Post.id).order_by(None)
     size = per_page()
     if (older_than := requested_cursor(OLDER_THAN)) is not None:
-        posts, total = Post.with_authors(
-            ids.where(Post.id < older_than).order_by(Post.id.desc()).limit(size + 1), total
-        )
+        posts, total = feed.page(OLDER_THAN_CURSOR, total, cursor=older_than, limit=size + 1)
         pages = page_count(total)
         has_older = len(posts) > size
         posts = posts[:size]
         number = min(max(requested_page(), 2), max(pages - 1, 2)) if has_older else max(pages, 2)
         page = Page(posts, number, max(pages, number), has_newer=True, has_older=has_older)
     elif (newer_than := requested_cursor(NEWER_THAN)) is not None:
-        posts, total = Post.with_authors(
-            ids.where(Post.id > newer_than).order_by(Post.id).limit(size + 1), total
-        )
+        posts, total = feed.page(NEWER_THAN_CURSOR, total, cursor=newer_than, limit=size + 1)
         has_newer = len(posts) > size
         if not has_newer and len(posts) < size:  # the top was reached: show a full first page
-            return paginate_posts_by_number(ids, 1, total)
+            return paginate_posts_by_number(feed, 1, total)
         pages = page_count(total)
         posts = posts[-size:]
         number = min(max(requested_page(), 2), max(pages - 1, 2)) if has_newer else 1
         page = Page(posts, number, max(pages, number), has_newer=has_newer, has_older=True)
     elif requested_page() == 1:
-        return paginate_posts_by_number(ids, 1, total)
+        return paginate_posts_by_number(feed, 1, total)
     else:
-        total = total if isinstance(total, int) else db.session.execute(sa.select(total)).scalar()
-        return paginate_posts_by_number(ids, number_or_404(total), total)
+        total = feed.total() if total is None else total
+        return paginate_posts_by_number(feed, number_or_404(total), total)
     if not page.items:
         abort(404)
     page.newer_than, page.older_than = page.items[0].id, page.items[-1].id
     return page
 
 
-def paginate_posts_by_number(
-    ids: sa.Select[tuple[int]], number: int, total: int | sa.ScalarSelect[int]
-) -> Page[Post]:
-    """Page ``number``; ``total`` may be a query on the first page only."""
+def paginate_posts_by_number(feed: ChosenFeed, number: int, total: int | None) -> Page[Post]:
+    """Page ``number``; ``total`` may be None (read with the posts) on the first page only."""
     size = per_page()
     newer = (number - 1) * size  # posts on the pages before this one
     if number == 1 or newer <= total - newer - size:
-        chosen = ids.order_by(Post.id.desc()).offset(newer).limit(size + 1)
-        posts, total = Post.with_authors(chosen, total)
+        posts, total = feed.page(FROM_NEWEST, total, offset=newer, limit=size + 1)
         has_older = len(posts) > size
         posts = posts[:size]
     else:  # nearer the end: counted from the oldest post, the last page is as cheap as the first
         older = total - newer - size  # posts on the pages after this one
-        chosen = ids.order_by(Post.id).offset(max(older, 0)).limit(size + min(older, 0))
-        posts, total = Post.with_authors(chosen, total)
+        limit = size + min(older, 0)
+        posts, total = feed.page(FROM_OLDEST, total, offset=max(older, 0), limit=limit)
         has_older = older > 0
     if number > 1 and not posts:
         abort(404)

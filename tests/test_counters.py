@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Follow, Post, SiteCount, User, delete_account, recount
+from app.models import Follow, Post, SiteCount, User, delete_account, every_post, recount
+from app.models.feed import FROM_NEWEST
 from tests.test_models import add_user
 
 
@@ -116,4 +117,6 @@ def test_a_missing_site_count_is_an_error_not_a_silent_zero(ctx):
     with pytest.raises(sa.exc.NoResultFound):
         SiteCount.of(SiteCount.POSTS)
     with pytest.raises(LookupError):  # read with a page of posts
-        Post.with_authors(sa.select(Post.id), SiteCount.query_of(SiteCount.POSTS))
+        every_post().page(FROM_NEWEST, offset=0, limit=10)
+    with pytest.raises(LookupError):  # read first, for a page asked for by number
+        every_post().total()

@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
-from app.models import Post, SiteCount, User, normalize_email, utcnow
+from app.models import Post, User, every_post, normalize_email, posts_by, timeline_of, utcnow
+from app.models.feed import FROM_NEWEST, NEWER_THAN_CURSOR, OLDER_THAN_CURSOR
 from tests.conftest import PASSWORD
 
 LEGACY_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:260000")
@@ -114,32 +115,35 @@ def test_publish_counts_the_post_and_a_users_posts_are_theirs(ctx):
     assert [post.body for post in db.session.scalars(ann.posts_newest_first())] == ["one"]
 
 
-def test_with_authors_keeps_feed_order_and_loads_authors(ctx):
+def test_a_feed_page_keeps_feed_order_and_loads_authors(ctx):
     user = add_user()
     for n in range(3):
         user.publish(str(n))
     db.session.flush()
     db.session.expunge_all()
-    loaded, total = Post.with_authors(sa.select(Post.id).where(Post.body != "1"), 7)
-    assert [post.body for post in loaded] == ["2", "0"]
+    loaded, total = posts_by(user).page(FROM_NEWEST, 7, offset=1, limit=5)
+    assert [post.body for post in loaded] == ["1", "0"]
     assert all("author" in post.__dict__ for post in loaded)
-    assert total == 7  # a number is given back as it is
-    assert Post.with_authors(sa.select(Post.id).where(Post.body == "none")) == ([], 0)
+    assert total == 7  # a total given is given back as it is
+    assert posts_by(user).page(OLDER_THAN_CURSOR, 7, cursor=loaded[-1].id, limit=5) == ([], 7)
 
 
-def test_with_authors_reads_a_total_query_in_the_same_statement(ctx, sql_log):
+def test_a_feed_page_reads_the_feeds_stored_count_in_the_same_statement(ctx, sql_log):
     user = add_user()
     for n in range(3):
         user.publish(str(n))
     db.session.commit()
-    size = user.timeline_size()  # (reloads the user the commit expired)
+    timeline = timeline_of(user)  # (reloads the user the commit expired)
     sql_log.clear()
-    posts, total = Post.with_authors(sa.select(Post.id), size)
+    posts, total = timeline.page(FROM_NEWEST, offset=0, limit=10)
     assert ([post.body for post in posts], total) == (["2", "1", "0"], 3)
     assert len(sql_log) == 1
-    # No posts, no count: an empty feed has none, whatever its stored count says.
-    empty = sa.select(Post.id).where(Post.body == "none")
-    assert Post.with_authors(empty, SiteCount.query_of(SiteCount.POSTS)) == ([], 0)
+    # No posts, no count: an empty page has none, whatever the stored count says.
+    assert every_post().page(NEWER_THAN_CURSOR, cursor=posts[0].id, limit=10) == ([], 0)
+    with pytest.raises(ValueError):  # an author's count is at hand, and never read here
+        posts_by(user).page(FROM_NEWEST, offset=0, limit=10)
+    with pytest.raises(ValueError):
+        every_post().page("from the middle", offset=0, limit=10)
 
 
 def test_time_defaults_are_called_per_row_not_once_at_import(ctx):

@@ -19,7 +19,7 @@ from app.auth.confirmation import confirmed_required
 from app.extensions import config_limit, db, limiter, login, moment
 from app.health.routes import PROBE_ENDPOINTS
 from app.main.forms import NewPostForm, PostForm
-from app.models import Post, SiteCount
+from app.models import Post, every_post, timeline_of
 from app.pagination import paginate_posts
 from app.posting import publish_once
 from app.redirects import safe_next_path
@@ -58,7 +58,7 @@ def index():
     if not current_user.is_authenticated:
         if request.method == "POST":
             return login.unauthorized()
-        pagination = paginate_posts(Post.newest_first(), SiteCount.query_of(SiteCount.POSTS))
+        pagination = paginate_posts(every_post())
         return render_template("main/index.html", title="Home", form=None, pagination=pagination)
     form = NewPostForm()
     if form.validate_on_submit():
@@ -77,14 +77,14 @@ def index():
                 "warning",
             )
         return redirect(url_for("main.post", post_id=post.id))
-    pagination = paginate_posts(current_user.timeline(), current_user.timeline_size())
+    pagination = paginate_posts(timeline_of(current_user))
     return render_template("main/index.html", title="Home", form=form, pagination=pagination)
 
 
 @bp.get("/explore")
 @without_transaction
 def explore():
-    pagination = paginate_posts(Post.newest_first(), SiteCount.query_of(SiteCount.POSTS))
+    pagination = paginate_posts(every_post())
     return render_template("main/explore.html", title="Explore", pagination=pagination)
 
 

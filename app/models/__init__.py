@@ -3,6 +3,7 @@
 from app.models.account import USERNAME_RESERVATION, ReservedUsername, delete_account
 from app.models.clock import utcnow
 from app.models.counters import SiteCount
+from app.models.feed import ChosenFeed, Feed, every_post, posts_by, timeline_of
 from app.models.follow import Follow
 from app.models.post import (
     POST_MAX_LENGTH,
@@ -28,6 +29,11 @@ from app.models.user import (
 )
 
 __all__ = [
+    "ChosenFeed",
+    "Feed",
+    "every_post",
+    "posts_by",
+    "timeline_of",
     "ABOUT_ME_MAX_LENGTH",
     "EMAIL_MAX_LENGTH",
     "PASSWORD_MIN_LENGTH",

@@ -70,28 +70,3 @@ class Post(db.Model):
         column every feed's index ends with, and one number as a page's cursor.
         """
         return sa.select(cls).order_by(cls.id.desc())
-
-    @classmethod
-    def with_authors(
-        cls, ids: sa.Select[tuple[int]], total: int | sa.ScalarSelect[int] = 0
-    ) -> tuple[list["Post"], int]:
-        """The posts whose ids ``ids`` selects, newest first, each with its author, in one
-        statement (the ids are chosen first, on an index alone: a "deferred join").
-
-        ``total``, the number of posts in the feed, is given back as it is, or read by the
-        same statement when it is a query (a stored count): on PostgreSQL every statement is a
-        round trip of its own. A feed without posts has 0, whatever its count says.
-        """
-        stmt = (
-            cls.newest_first()
-            .where(cls.id.in_(ids.scalar_subquery()))
-            .options(so.joinedload(cls.author, innerjoin=True))
-        )
-        if isinstance(total, int):
-            return list(db.session.scalars(stmt)), total
-        rows = db.session.execute(stmt.add_columns(total)).all()
-        if not rows:
-            return [], 0
-        if (count := rows[0][1]) is None:
-            raise LookupError("The feed's stored count is missing.")
-        return [post for post, _ in rows], count

@@ -156,6 +156,15 @@ class User(UserMixin, db.Model):
         return sa.func.lower(User.username) == username.lower()
 
     @classmethod
+    def with_follow_state(cls, username: str, viewer_id: int | None) -> "tuple[User, bool] | None":
+        """The user with this username (any case) and whether the viewer (None: a visitor)
+        follows them, in one statement: every profile page and hover card starts with it."""
+        row = db.session.execute(
+            profile_lookup(), {"username": username.lower(), "viewer_id": viewer_id}
+        ).first()
+        return None if row is None else (row[0], bool(row[1]))
+
+    @classmethod
     def find(cls, username_or_email: str) -> "User | None":
         """The user with this username (any case) or email address, for sign-in and the shell."""
         identifier = username_or_email.strip()
@@ -359,12 +368,6 @@ class User(UserMixin, db.Model):
     def is_following(self, user: "User") -> bool:
         return db.session.get(Follow, (self.id, user.id)) is not None
 
-    @classmethod
-    def followed_by(cls, viewer: "User") -> sa.ColumnElement[bool]:
-        """Whether ``viewer`` follows the user of the row, as a column: a page loads a user and
-        the reader's follow button in one statement."""
-        return sa.exists().where(Follow.follower_id == viewer.id, Follow.followed_id == cls.id)
-
     def follow(self, user: "User") -> bool:
         """Follow ``user``; False if already following. Nobody can follow themself."""
         if user.id == self.id:
@@ -441,29 +444,6 @@ class User(UserMixin, db.Model):
     def posts_newest_first(self) -> sa.Select[tuple["Post"]]:
         return Post.newest_first().where(Post.author_id == self.id)
 
-    def timeline(self) -> sa.Select[tuple["Post"]]:
-        """This user's posts and those of everyone they follow, newest first."""
-        # One list of authors rather than "author is me OR author in followed": both databases
-        # then read each author's newest posts from (author_id, id), a cost bounded by what
-        # those authors wrote, where an OR has SQLite merge two lookups and PostgreSQL walk
-        # every post until it finds a page of theirs (the whole table, for quiet follows).
-        return Post.newest_first().where(Post.author_id.in_(self.timeline_authors()))
-
-    def timeline_authors(self) -> sa.CompoundSelect:
-        return sa.union_all(
-            sa.select(Follow.followed_id).where(Follow.follower_id == self.id),
-            sa.select(sa.literal(self.id)),
-        )
-
-    def timeline_size(self) -> sa.ScalarSelect[int]:
-        """How many posts ``timeline()`` holds, added up from stored counts, as a query."""
-        return (
-            sa.select(sa.func.coalesce(sa.func.sum(User.posts_count), 0))
-            .where(User.id.in_(self.timeline_authors()))
-            .correlate(None)  # read on its own, whatever statement it is part of
-            .scalar_subquery()
-        )
-
     @classmethod
     def recount(cls) -> None:
         """Set every user's stored counts from the rows they count (``recount()`` in
@@ -478,3 +458,16 @@ class User(UserMixin, db.Model):
                 following_count=following.scalar_subquery(),
             )
         )
+
+
+@functools.cache
+def profile_lookup() -> sa.Select[tuple[User, bool]]:
+    """``User.with_follow_state``'s statement, built once (building it anew, and its cache key,
+    cost more than SQLite took to run it). A visitor's viewer_id is NULL, which no follow has."""
+    viewer_follows = sa.exists().where(
+        Follow.follower_id == sa.bindparam("viewer_id", type_=sa.Integer),
+        Follow.followed_id == User.id,
+    )
+    return sa.select(User, viewer_follows).where(
+        sa.func.lower(User.username) == sa.bindparam("username")
+    )

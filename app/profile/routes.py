@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from app.auth.confirmation import confirmed_required
 from app.avatars import AVATAR_KEY_LENGTH, identicon_svg
 from app.extensions import db
-from app.models import User, is_valid_username
+from app.models import User, is_valid_username, posts_by
 from app.pagination import paginate, paginate_posts
 from app.redirects import safe_next_path
 from app.transactions import without_transaction
@@ -53,12 +53,11 @@ def user_and_follow_state_or_404(username: str) -> tuple[User, bool]:
     """The user, and whether the reader follows them, in one statement."""
     if not is_valid_username(username):
         abort(404)
-    following = User.followed_by(current_user) if current_user.is_authenticated else sa.false()
-    stmt = sa.select(User, following).where(User.username_matches(username))
-    row = db.session.execute(stmt).first()
-    if row is None:
+    viewer = current_user.id if current_user.is_authenticated else None
+    found = User.with_follow_state(username, viewer)
+    if found is None:
         abort(404)
-    return row[0], bool(row[1])
+    return found
 
 
 @bp.get("/user/<username>")
@@ -69,7 +68,7 @@ def user(username: str):
         canonical = url_for("profile.user", username=user.username)
         query = urlencode(list(request.args.items(multi=True)))  # the page and its cursor
         return redirect(f"{canonical}?{query}" if query else canonical, 301)
-    pagination = paginate_posts(user.posts_newest_first(), user.posts_count)
+    pagination = paginate_posts(posts_by(user), user.posts_count)
     return render_template(
         "profile/user.html",
         title=user.username,

@@ -1,0 +1,153 @@
+"""Feeds: lists of posts, newest first, read a page at a time by statements built once.
+
+A feed is which posts (a condition) and how many there are (a stored count's query), both
+written with bind parameters: the statement that reads a page of it, with each post's author
+and (on request) the total, is built once per process for each way of choosing a page, and a
+request only supplies the values. Building a statement and its cache key anew took longer
+than SQLite took to run it.
+"""
+
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.extensions import db
+from app.models.counters import SiteCount
+from app.models.follow import Follow
+from app.models.post import Post
+
+if TYPE_CHECKING:
+    from app.models.user import User
+
+# How a page is chosen, and the parameters each way binds besides the feed's own: from the
+# newest or the oldest post, ``offset`` and ``limit``; past a cursor, ``cursor`` and ``limit``.
+FROM_NEWEST = "from newest"
+FROM_OLDEST = "from oldest"
+OLDER_THAN_CURSOR = "older than cursor"
+NEWER_THAN_CURSOR = "newer than cursor"
+BOUNDS = ("offset", "cursor", "limit")
+
+
+@dataclass(frozen=True, eq=False)
+class Feed:
+    """Which posts (``condition``; None for every post) and, when the feed has one, the query
+    of their stored count (``total``)."""
+
+    condition: sa.ColumnElement[bool] | None = None
+    total: sa.ScalarSelect[int] | None = None
+
+    def of(self, **values: object) -> "ChosenFeed":
+        return ChosenFeed(self, values)
+
+    @functools.cache  # noqa: B019 (feeds live as long as the process, and are few)
+    def page(self, start: str, counted: bool) -> sa.Select:
+        """A page's posts, newest first, each with its author, and the total if ``counted``."""
+        ids = sa.select(Post.id)
+        if self.condition is not None:
+            ids = ids.where(self.condition)
+        offset, cursor, limit = (sa.bindparam(name, type_=sa.Integer) for name in BOUNDS)
+        if start == FROM_NEWEST:
+            ids = ids.order_by(Post.id.desc()).offset(offset)
+        elif start == FROM_OLDEST:
+            ids = ids.order_by(Post.id).offset(offset)
+        elif start == OLDER_THAN_CURSOR:
+            ids = ids.where(Post.id < cursor).order_by(Post.id.desc())
+        elif start == NEWER_THAN_CURSOR:
+            ids = ids.where(Post.id > cursor).order_by(Post.id)
+        else:
+            raise ValueError(f"No page starts at {start!r}.")
+        ids = ids.limit(limit)
+        # The ids are chosen first, on an index alone (a "deferred join"), then their rows read.
+        stmt = (
+            Post.newest_first()
+            .where(Post.id.in_(ids.scalar_subquery()))
+            .options(so.joinedload(Post.author, innerjoin=True))
+        )
+        return stmt.add_columns(self.total) if counted else stmt
+
+    @functools.cached_property
+    def count(self) -> sa.Select[tuple[int]]:
+        return sa.select(self.total)
+
+
+@dataclass(frozen=True)
+class ChosenFeed:
+    """A feed and the values of its parameters (the reader, the author): what a pager reads."""
+
+    feed: Feed
+    values: dict[str, object] = field(default_factory=dict)
+
+    def page(
+        self, start: str, known_total: int | None = None, **bounds: int
+    ) -> tuple[list[Post], int]:
+        """One page's posts, newest first, and the feed's total: ``known_total`` when given,
+        else read by the same statement (on PostgreSQL each statement is a round trip of its
+        own). A page without posts has a total of 0, whatever the stored count says."""
+        counted = known_total is None
+        if counted and self.feed.total is None:
+            raise ValueError("This feed keeps no count: give its total.")
+        params = self.values | bounds
+        if not counted:
+            return list(db.session.scalars(self.feed.page(start, False), params)), known_total
+        rows = db.session.execute(self.feed.page(start, True), params).all()
+        if not rows:
+            return [], 0
+        if (total := rows[0][1]) is None:
+            raise LookupError("The feed's stored count is missing.")
+        return [post for post, _ in rows], total
+
+    def total(self) -> int:
+        total = db.session.execute(self.feed.count, self.values).scalar()
+        if total is None:
+            raise LookupError("The feed's stored count is missing.")
+        return total
+
+
+@functools.cache
+def every_post_feed() -> Feed:
+    return Feed(total=SiteCount.query_of(SiteCount.POSTS))
+
+
+@functools.cache
+def author_feed() -> Feed:
+    """One author's posts; the author's stored count is at hand, so no total query."""
+    return Feed(condition=Post.author_id == sa.bindparam("author_id", type_=sa.Integer))
+
+
+@functools.cache
+def timeline_feed() -> Feed:
+    from app.models.user import User
+
+    # One list of authors rather than "author is the reader OR author in followed": both
+    # databases then read each author's newest posts from (author_id, id), a cost bounded by
+    # what those authors wrote, where an OR has SQLite merge two lookups and PostgreSQL walk
+    # every post until it finds a page of theirs (the whole table, for quiet follows).
+    reader = sa.bindparam("reader_id", type_=sa.Integer)
+    authors = sa.union_all(
+        sa.select(Follow.followed_id).where(Follow.follower_id == reader),
+        sa.select(reader),
+    )
+    total = (
+        sa.select(sa.func.coalesce(sa.func.sum(User.posts_count), 0))
+        .where(User.id.in_(authors))
+        .correlate(None)  # read on its own, whatever statement it is part of
+        .scalar_subquery()
+    )
+    return Feed(condition=Post.author_id.in_(authors), total=total)
+
+
+def every_post() -> ChosenFeed:
+    """Every post, newest first (explore)."""
+    return every_post_feed().of()
+
+
+def posts_by(author: "User") -> ChosenFeed:
+    return author_feed().of(author_id=author.id)
+
+
+def timeline_of(reader: "User") -> ChosenFeed:
+    """The reader's posts and those of everyone they follow, newest first."""
+    return timeline_feed().of(reader_id=reader.id)
