@@ -1,0 +1,145 @@
+"""A post's plain-text body as HTML: escaped whole, with its web links and mentions linked.
+
+Bodies are stored as the author typed them, so whatever HTML they hold is text to show, never
+markup to trust: every character is escaped, and the only markup added is the links made here.
+URLs are found by linkify-it-py (markdown-it's linkifier, ported) rather than a regex of our
+own: where a URL ends before trailing punctuation is its call. Only ``http://`` and
+``https://`` links count; a bare ``example.com`` or ``mailto:`` address stays text, as does
+anything whose scheme a browser would run (``javascript:``), since no other scheme is linked.
+
+A mention is ``@`` and a possible username, and is linked only when the caller has found the
+account: ``mentioned_usernames`` says which names to look up, ``render_body`` takes the result.
+"""
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple
+
+from linkify_it import LinkifyIt
+from markupsafe import Markup, escape
+
+from app.links import fast_url_for
+from app.models import USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN
+
+# How much of a URL a link shows (without its scheme and "www."), so one long address cannot
+# stretch a card; the whole URL is in the link's title.
+LINK_TEXT_MAX_LENGTH = 30
+
+# Schemed web links only: no guessing at "example.com" or "ann@example.com", which are as often
+# a file name or a typo as a link, and none of linkify-it's other schemes (ftp:, mailto:, //).
+_linkify = LinkifyIt(
+    schemas={"ftp:": None, "mailto:": None, "//": None},
+    options={"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False},
+)
+_WEB_SCHEME = re.compile(r"https?://", re.IGNORECASE)
+_SHOWN_PREFIX = re.compile(r"https?://(?:www\.)?", re.IGNORECASE)
+
+# USERNAME_PATTERN is one character class, repeated: that class is a username's character.
+_NAME_CHARACTER = USERNAME_PATTERN.removeprefix("^").removesuffix("+\\Z")
+if not re.fullmatch(r"\[[^\[\]]+\]", _NAME_CHARACTER):  # its shape changed: so must this
+    raise RuntimeError(f"USERNAME_PATTERN is no longer one character class: {USERNAME_PATTERN}")
+# "@" and a run of name characters, unless the "@" follows one (ann@example.com is an address).
+_MENTION = re.compile(rf"(?<!{_NAME_CHARACTER})@({_NAME_CHARACTER}+)")
+# Ends a sentence, or dashes it, more often than it ends a name: "thanks @ann."
+_SENTENCE_PUNCTUATION = ".-"
+
+_LINK = Markup('<a href="{url}" rel="nofollow noopener ugc" title="{url}">{text}</a>')
+_MENTION_LINK = Markup(
+    '<span class="user-popup-anchor"><a class="user_popup" href="{profile}"'
+    ' data-popup-url="{popup}">@{name}</a></span>'
+)
+
+
+class _Piece(NamedTuple):
+    """A stretch of a body: text to show as it is, or a link's URL, or a mentioned name."""
+
+    kind: str  # "text", "link" or "mention"
+    value: str
+    raw: str  # the body's own characters
+
+
+def _links(body: str) -> Iterator[tuple[int, int, str]]:
+    """Start, end and URL of each web link in ``body``, in order."""
+    for match in _linkify.match(body) or ():
+        if _WEB_SCHEME.match(match.url):  # only these are configured; a scheme is never assumed
+            yield match.index, match.last_index, match.url
+
+
+def _mentions(body: str, start: int, end: int) -> Iterator[_Piece]:
+    """``body[start:end]`` as text and mentions.
+
+    The pattern looks behind ``start`` (a mention's "@" must not follow a name character even
+    when a link ends there) but never past ``end``, so a name stops where a link starts.
+    """
+    position = start
+    for match in _MENTION.finditer(body, start, end):
+        name = match.group(1).rstrip(_SENTENCE_PUNCTUATION)
+        if not USERNAME_MIN_LENGTH <= len(name) <= USERNAME_MAX_LENGTH:
+            continue
+        if match.start() > position:
+            text = body[position : match.start()]
+            yield _Piece("text", text, text)
+        yield _Piece("mention", name, f"@{name}")
+        position = match.start() + 1 + len(name)
+    if end > position:
+        text = body[position:end]
+        yield _Piece("text", text, text)
+
+
+def _pieces(body: str) -> Iterator[_Piece]:
+    """``body`` cut into text, links and mentions, in order; their raw text is the body."""
+    position = 0
+    for start, end, url in _links(body):
+        yield from _mentions(body, position, start)
+        yield _Piece("link", url, body[start:end])
+        position = end
+    yield from _mentions(body, position, len(body))
+
+
+def mentioned_usernames(body: str) -> list[str]:
+    """The names ``body`` mentions, as written, first appearance first, once each in any case.
+
+    What the caller looks up before ``render_body``: usernames are unique whatever their case,
+    so ``@Ann`` and ``@ann`` are one account and one lookup.
+    """
+    seen: dict[str, str] = {}
+    for piece in _pieces(body):
+        if piece.kind == "mention":
+            seen.setdefault(piece.value.lower(), piece.value)
+    return list(seen.values())
+
+
+def _link_text(url: str) -> str:
+    """What a link shows: the URL without its scheme or "www.", shortened when long.
+
+    The scheme says nothing a reader needs, and a card has room for about this much.
+    """
+    text = _SHOWN_PREFIX.sub("", url, count=1) or url
+    if len(text) > LINK_TEXT_MAX_LENGTH:
+        return f"{text[:LINK_TEXT_MAX_LENGTH]}…"
+    return text
+
+
+def render_body(body: str, mentions: Mapping[str, str]) -> Markup:
+    """``body`` as HTML: all of it escaped, its web links and known mentions made links.
+
+    ``mentions`` maps each lower-cased name of ``mentioned_usernames(body)`` that is an account
+    to the account's username as stored; other mentions stay text, so a name that is nobody's
+    does not lead to a page that is not found. Needs a request context, for the profile URLs.
+    """
+    html = []
+    for piece in _pieces(body):
+        if piece.kind == "link":
+            html.append(_LINK.format(url=piece.value, text=_link_text(piece.value)))
+        elif piece.kind == "mention" and piece.value.lower() in mentions:
+            username = mentions[piece.value.lower()]
+            html.append(
+                _MENTION_LINK.format(
+                    profile=fast_url_for("profile.user", username=username),
+                    popup=fast_url_for("profile.popup", username=username),
+                    name=piece.value,
+                )
+            )
+        else:
+            html.append(escape(piece.raw))
+    return Markup("").join(html)
