@@ -15,6 +15,7 @@ from app import (
 )
 from app.auth import bp as auth_bp
 from app.cli import seed_command
+from app.conversations import bp as conversations_bp
 from app.errors import bp as errors_bp
 from app.extensions import (
     ROW_ID_MAX,
@@ -63,7 +64,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     for extension in extensions:
         extension.init_app(app)
     migrate.init_app(app, db)
-    blueprints = (errors_bp, auth_bp, main_bp, profile_bp, settings_bp, health_bp)
+    blueprints = (errors_bp, auth_bp, main_bp, profile_bp, conversations_bp, settings_bp, health_bp)
     for blueprint in blueprints:  # each sets its own paths
         app.register_blueprint(blueprint)
     app.cli.add_command(seed_command)

@@ -12,14 +12,17 @@ With templates reloading (``flask run --debug``), cards are rendered every time,
 the template shows at once.
 """
 
+import enum
 import threading
 from collections.abc import Hashable
 
 from cachetools import LRUCache, cached
 from flask import Flask, current_app, request
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from app.models import Post
+from app.post_text import render_body
 
 # Above a feed page's worth of cards for every post on the busiest pages (explore's first
 # pages, the followed authors of many readers): about 1.5 kB each, so a few MB per worker.
@@ -27,7 +30,21 @@ DEFAULT_CACHE_SIZE = 4096
 AVATAR_PIXELS = 96  # the avatar the card shows, 48 CSS pixels at twice the density
 
 
-def card_key(post: Post, own: bool, heading_level: int) -> Hashable:
+# What only the request knows, in a card's forms: written as comments, which no escaped text
+# can contain, and put in place each time the card is shown (see post_card).
+CSRF_TOKEN_MARK = Markup("<!--csrf-token-->")
+RETURN_TO_MARK = Markup("<!--return-to-->")
+
+
+class Role(enum.StrEnum):
+    """Who reads the card, as far as the card cares."""
+
+    VISITOR = "visitor"  # signed out: counts, no forms
+    READER = "reader"  # signed in: a Like button
+    AUTHOR = "author"  # the post's own author: Edit and Delete too
+
+
+def card_key(post: Post, role: Role, heading_level: int) -> Hashable:
     """Everything the card macro reads. Whoever changes the macro changes this with it;
     tests/test_cards.py checks that each of these changes the card."""
     author = post.author
@@ -37,9 +54,14 @@ def card_key(post: Post, own: bool, heading_level: int) -> Hashable:
         post.body,
         post.created_at,
         post.edited_at,
+        post.reply_to_username,  # (what it answers is fixed with the post's id)
+        post.mentioned_usernames,
+        post.replies_count,
+        post.likes_count,
+        post.liked,
         author.username,
         author.avatar(AVATAR_PIXELS),
-        own,
+        role,
         heading_level,
     )
 
@@ -57,23 +79,33 @@ class PostCards:
             else self.render
         )
 
-    def render(self, post: Post, own: bool, heading_level: int) -> Markup:
+    def render(self, post: Post, role: Role, heading_level: int) -> Markup:
         card = self.app.jinja_env.get_template("_post.html").module.card
-        return Markup(card(post, own, heading_level))
+        return Markup(card(post, role, heading_level, CSRF_TOKEN_MARK, RETURN_TO_MARK))
 
-    def __call__(self, post: Post, own: bool, heading_level: int) -> Markup:
+    def __call__(self, post: Post, role: Role, heading_level: int) -> Markup:
         if self.app.jinja_env.auto_reload:
-            return self.render(post, own, heading_level)
-        return self.cached_render(post, own, heading_level)
+            return self.render(post, role, heading_level)
+        return self.cached_render(post, role, heading_level)
 
 
 def post_card(post: Post, viewer_id: int | None = None, heading_level: int = 2) -> Markup:
-    """One post's card; ``post.author`` must be loaded. ``viewer_id``, the signed-in reader's
-    id or None, shows the post's Edit and Delete links to its author."""
-    own = viewer_id is not None and post.author_id == viewer_id
-    return current_app.extensions["post_cards"](post, own, heading_level)
+    """One post's card; the post must come with what ``card_options`` loads. ``viewer_id``
+    is the signed-in reader's id, or None."""
+    if viewer_id is None:
+        role = Role.VISITOR
+    else:
+        role = Role.AUTHOR if post.author_id == viewer_id else Role.READER
+    html = current_app.extensions["post_cards"](post, role, heading_level)
+    if role == Role.VISITOR:
+        return html
+    here = request.full_path if request.query_string else request.path
+    return Markup(
+        html.replace(CSRF_TOKEN_MARK, escape(generate_csrf())).replace(RETURN_TO_MARK, escape(here))
+    )
 
 
 def init_app(app: Flask) -> None:
     app.extensions["post_cards"] = PostCards(app)
     app.add_template_global(post_card)
+    app.add_template_global(render_body)

@@ -9,6 +9,13 @@ from ua_parser import parse
 from app.models.security import DEVICE_MAX_LENGTH, SecurityEvent, SecurityEventKind
 
 
+def wants_json() -> bool:
+    """True for a fetch() that asked for JSON rather than a page (forms get a redirect)."""
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
+        "application/json"
+    )
+
+
 def client_address() -> str:
     # The proxy-corrected address (ProxyFix, TRUSTED_PROXIES), as the rate limits see it.
     return get_remote_address()

@@ -7,7 +7,15 @@ from collections.abc import Callable, Mapping, Sequence
 from flask import abort, has_request_context, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import EmailField, Field, HiddenField, PasswordField, StringField
+from wtforms import (
+    EmailField,
+    Field,
+    HiddenField,
+    PasswordField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.form import BaseForm
 from wtforms.validators import (
     DataRequired,
@@ -22,6 +30,7 @@ from wtforms.validators import (
 from app.models import (
     EMAIL_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
+    POST_MAX_LENGTH,
     USERNAME_MAX_LENGTH,
     USERNAME_MIN_LENGTH,
     USERNAME_PATTERN,
@@ -200,3 +209,21 @@ class OneTimeForm(Form):
     """A form that creates something once, however often it is sent (post, reply)."""
 
     submission_key = SubmissionKeyField()
+
+
+class PostForm(Form):
+    body = TextAreaField(
+        "Say something",
+        filters=[normalize_text],
+        validators=[
+            DataRequired(message="Write something first."),
+            Length(max=POST_MAX_LENGTH),
+            no_control_characters,
+        ],
+        render_kw={"rows": 3, "maxlength": POST_MAX_LENGTH},
+    )
+    submit = SubmitField("Post")
+
+
+class NewPostForm(OneTimeForm, PostForm):
+    """PostForm with a one-time key: editing needs none, as saving twice changes nothing."""

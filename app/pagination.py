@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import abort, current_app, request
+from flask_login import current_user
 
 from app.extensions import ROW_ID_MAX, db
 from app.models import Post
@@ -161,6 +162,7 @@ def paginate_posts(feed: ChosenFeed, total: int | None = None) -> Page[Post]:
     number is the reader's (the link's) and is only kept within the pages there are.
     """
     size = per_page()
+    feed = feed.seen_by(current_user.id if current_user.is_authenticated else None)
     if (older_than := requested_cursor(OLDER_THAN)) is not None:
         posts, total = feed.page(OLDER_THAN_CURSOR, total, cursor=older_than, limit=size + 1)
         pages = page_count(total)

@@ -6,8 +6,11 @@ from app.extensions import db
 from app.models import Post, User
 
 
-def publish_once(author: User, body: str, submission_key: str) -> tuple[Post, bool]:
-    """Publish and commit ``body`` unless a form with this key already did; True if new.
+def publish_once(
+    author: User, body: str, submission_key: str, reply_to: Post | None = None
+) -> tuple[Post, bool]:
+    """Publish and commit ``body`` (answering ``reply_to``, if given) unless a form with this
+    key already did; True if new.
 
     Commits, unlike model methods: whether this submission is the first is only settled when
     the unique index on (author, key) accepts or refuses the row. The earlier post comes back
@@ -16,7 +19,7 @@ def publish_once(author: User, body: str, submission_key: str) -> tuple[Post, bo
     earlier = author.post_submitted_with(submission_key)
     if earlier is not None:
         return earlier, False
-    post = author.publish(body, submission_key=submission_key)
+    post = author.publish(body, submission_key=submission_key, reply_to=reply_to)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:

@@ -1,5 +1,8 @@
 """Where a ``next`` parameter may send a user: only to a path on this site."""
 
+from flask import redirect, request
+from werkzeug.wrappers import Response
+
 
 def safe_next_path(target: str | None) -> str | None:
     """``target`` if it is a same-site path such as ``/user/ann?page=2``, else None.
@@ -14,3 +17,8 @@ def safe_next_path(target: str | None) -> str | None:
     if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
         return None
     return target
+
+
+def back_to_next_or(default: str) -> Response:
+    """A redirect to the form's ``next`` path when it is safe, else to ``default``."""
+    return redirect(safe_next_path(request.form.get("next")) or default)

@@ -1,4 +1,4 @@
-"""Pages that only read, read without a transaction.
+"""Transactions: pages that only read need none, and changes allowed once may race.
 
 On PostgreSQL a transaction is two more round trips to the server, its BEGIN and its
 ROLLBACK, and a feed page makes only two or three statements of its own. A view marked
@@ -13,6 +13,7 @@ that writes more than that, or needs its reads to agree with each other, must no
 from collections.abc import Callable
 from typing import TypeVar
 
+import sqlalchemy as sa
 from flask import Flask, request
 
 from app.extensions import db
@@ -24,6 +25,15 @@ READ_METHODS = {"GET", "HEAD"}
 def without_transaction(view: View) -> View:
     view.without_transaction = True
     return view
+
+
+def commit_unless_done_in_parallel() -> None:
+    """Commit a change that a unique key allows once (a follow, a like): when a request in
+    parallel made the same change first, this one's is rolled back and theirs stands."""
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
 
 
 def start_reading_without_transaction(app: Flask) -> None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.avatars import AvatarSource
 from app.cards import PostCards
 from app.extensions import db
-from app.models import Post, User
+from app.models import Mention, Post, PostLike, User
 from tests.helpers import signed_in_client
 
 
@@ -36,7 +36,10 @@ def edit_row(app, model, row_id: int, **values) -> None:
 
 
 def posts_section(response) -> str:
-    html = response.get_data(as_text=True)
+    return posts_section_of(response.get_data(as_text=True))
+
+
+def posts_section_of(html: str) -> str:
     return html[html.index('<section aria-label="Posts">') : html.index("</section>")]
 
 
@@ -54,10 +57,29 @@ def test_a_card_is_rendered_once_then_reused_by_every_page_and_reader(
     assert len(card_renders) == 3
     assert posts_section(client.get("/explore")) == first
     client.get("/user/ann")
-    signed_in_client(app, make_user("cid")).get("/explore")  # not the author: the same cards
     assert len(card_renders) == 3
-    signed_in_client(app, ann).get("/explore")  # the author's own cards have Edit and Delete
+    # Readers get a Like button, so cards of their own; every reader shares them.
+    signed_in_client(app, make_user("cid")).get("/explore")
+    signed_in_client(app, make_user("dan")).get("/explore")
     assert len(card_renders) == 6
+    signed_in_client(app, ann).get("/explore")  # the author's own cards have Edit and Delete
+    assert len(card_renders) == 9
+
+
+def test_a_shared_card_carries_each_readers_own_form_token_and_address(app, make_user):
+    app.config["WTF_CSRF_ENABLED"] = True
+    make_user("ann", posts=1)
+    tokens = set()
+    for reader in ("cid", "dan"):
+        client = signed_in_client(app, make_user(reader))
+        html = client.get("/explore?page=1").get_data(as_text=True)
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+        card = posts_section_of(html)
+        assert f'name="csrf_token" value="{token}"' in card
+        assert 'name="next" value="/explore?page=1"' in card
+        assert "<!--" not in card
+        tokens.add(token)
+    assert len(tokens) == 2
 
 
 @pytest.mark.parametrize(
@@ -67,6 +89,8 @@ def test_a_card_is_rendered_once_then_reused_by_every_page_and_reader(
         (Post, {"edited_at": datetime(2026, 1, 2, 3, 4)}, "· edited"),
         (User, {"username": "anna", "username_skeleton": "anna"}, 'href="/user/anna"'),
         (User, {"avatar_key": "f" * 32}, f"/avatar/{'f' * 32}.svg"),
+        (Post, {"replies_count": 5}, "5 replies"),
+        (Post, {"likes_count": 7}, "7 likes"),
     ],
 )
 def test_a_change_to_anything_the_card_shows_gets_a_new_card(
@@ -132,3 +156,37 @@ def test_reloading_templates_renders_every_time(app, client, make_user, card_ren
     client.get("/explore")
     client.get("/explore")
     assert len(card_renders) == 4
+
+
+@pytest.mark.parametrize("change", ["like", "mention", "rename"])
+def test_what_the_card_reads_beside_the_post_gets_a_new_card(app, make_user, change):
+    """The reader's like, the accounts mentioned, and the name of the author answered."""
+    ann, bob = make_user("ann"), make_user("bob", posts=1)
+    with app.app_context():
+        answered = db.session.scalar(sa.select(Post))
+        reply = db.session.get(User, ann).publish("Hi @dan", reply_to=answered)  # no dan yet
+        db.session.commit()
+        reply_id = reply.id
+    cid = make_user("cid")
+    reader = signed_in_client(app, cid)
+    shown = {
+        "like": 'aria-pressed="true"',
+        "mention": 'href="/user/dan" data-popup-url="/user/dan/popup">@dan</a>',
+        "rename": "@bobby</a></p>",
+    }[change]
+    assert shown not in card_in(reader.get("/explore"), reply_id)
+    with app.app_context():
+        if change == "like":
+            db.session.add(PostLike(user_id=cid, post_id=reply_id))
+        elif change == "mention":
+            db.session.add(Mention(post_id=reply_id, user_id=make_user("dan")))
+        db.session.commit()
+    if change == "rename":
+        edit_row(app, User, bob, username="bobby", username_skeleton="bobby")
+    assert shown in card_in(reader.get("/explore"), reply_id)
+
+
+def card_in(response, post_id: int) -> str:
+    html = posts_section(response)
+    start = html.index(f'id="post-{post_id}"')
+    return html[start : html.index("</article>", start)]

@@ -6,31 +6,59 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Follow, Post, SiteCount, User, delete_account, every_post, recount
+from app.models import (
+    Follow,
+    Notification,
+    Post,
+    SiteCount,
+    User,
+    delete_account,
+    every_post,
+    recount,
+)
 from app.models.feed import FROM_NEWEST
 from tests.test_models import add_user
 
 
 def stored_counts() -> dict[str, object]:
     users = db.session.execute(
-        sa.select(User.id, User.posts_count, User.followers_count, User.following_count)
+        sa.select(
+            User.id,
+            User.posts_count,
+            User.followers_count,
+            User.following_count,
+            User.unread_notifications,
+        )
     ).all()
+    posts = db.session.execute(sa.select(Post.id, Post.replies_count, Post.likes_count)).all()
     return {
         "users": sorted(tuple(row) for row in users),
+        "posts": sorted(tuple(row) for row in posts),
         "site posts": SiteCount.of(SiteCount.POSTS),
     }
 
 
 def random_activity(rng: random.Random, users: list[User], steps: int) -> None:
-    """Posts, deletions, follows, unfollows and deleted accounts, each step committed."""
+    """Posts, replies (with mentions), deletions, follows, unfollows, likes, unlikes, reading
+    notifications and deleted accounts, each step committed."""
     for step in range(steps):
         action = rng.choices(
-            ["post", "delete post", "follow", "unfollow", "delete account", "join"],
-            weights=[8, 3, 5, 2, 1, 1],
+            ["post", "reply", "delete post", "follow", "unfollow", "like", "unlike", "read"]
+            + ["delete account", "join"],
+            weights=[8, 6, 3, 5, 2, 6, 2, 1, 1, 1],
         )[0]
         actor = rng.choice(users)
+        some_post = db.session.scalar(sa.select(Post).order_by(sa.func.random()).limit(1))
         if action == "post":
-            actor.publish(f"step {step}")
+            actor.publish(f"step {step} @{rng.choice(users).username}")
+        elif action == "reply" and some_post is not None:
+            actor.publish(f"reply {step} @{rng.choice(users).username}", reply_to=some_post)
+        elif action == "like" and some_post is not None:
+            actor.like(some_post)
+        elif action == "unlike" and some_post is not None:
+            actor.unlike(some_post)
+        elif action == "read":
+            Notification.mark_all_read(actor.id)
         elif action == "delete post":
             post = db.session.scalar(actor.posts_newest_first().limit(1))
             if post is not None:
@@ -56,8 +84,11 @@ def test_recounting_after_random_activity_finds_no_drift(ctx, seed):
     db.session.expire_all()
     before = stored_counts()
     assert before["site posts"] == db.session.scalar(sa.select(sa.func.count()).select_from(Post))
-    assert sum(following for *_, following in before["users"]) == db.session.scalar(
+    assert sum(following for _, _, _, following, _ in before["users"]) == db.session.scalar(
         sa.select(sa.func.count()).select_from(Follow)
+    )
+    assert sum(unread for *_, unread in before["users"]) == db.session.scalar(
+        sa.select(sa.func.count()).where(sa.not_(Notification.read))
     )
     recount()
     db.session.commit()
@@ -117,6 +148,6 @@ def test_a_missing_site_count_is_an_error_not_a_silent_zero(ctx):
     with pytest.raises(sa.exc.NoResultFound):
         SiteCount.of(SiteCount.POSTS)
     with pytest.raises(LookupError):  # read with a page of posts
-        every_post().page(FROM_NEWEST, offset=0, limit=10)
+        every_post().seen_by(None).page(FROM_NEWEST, offset=0, limit=10)
     with pytest.raises(LookupError):  # read first, for a page asked for by number
         every_post().total()

@@ -45,7 +45,7 @@ def test_the_download_holds_profile_posts_following_and_followers(app, client, m
     assert response.headers["Content-Disposition"] == "attachment; filename=microblog-Ann.json"
     assert "no-store" in response.headers["Cache-Control"]
     data = json.loads(response.get_data(as_text=True))
-    assert list(data) == ["profile", "posts", "following", "followers"]
+    assert list(data) == ["profile", "posts", "following", "followers", "likes", "notifications"]
     assert data["profile"] == {
         "username": "Ann",
         "email": "ann@example.com",
@@ -55,16 +55,40 @@ def test_the_download_holds_profile_posts_following_and_followers(app, client, m
     }
     assert [post["body"] for post in data["posts"]] == ["Edited ✓", "Post 1 by Ann"]
     assert data["posts"][0]["edited"].endswith("Z") and data["posts"][1]["edited"] is None
-    assert all(set(post) == {"id", "body", "created", "edited"} for post in data["posts"])
+    assert all(
+        set(post) == {"id", "body", "created", "edited", "reply_to"} for post in data["posts"]
+    )
     assert [person["username"] for person in data["following"]] == ["bob"]
     assert [person["username"] for person in data["followers"]] == ["cid"]
     assert data["followers"][0]["since"].endswith("Z")
+
+
+def test_the_download_holds_replies_likes_and_notifications(app, client, make_user, login):
+    make_user("bob", posts=1)
+    login("ann")
+    with app.app_context():
+        ann, bob = (
+            db.session.scalar(db.select(User).filter_by(username=n)) for n in ("ann", "bob")
+        )
+        bobs_post = db.session.scalar(db.select(Post))
+        reply = ann.publish("Hi @bob", reply_to=bobs_post)
+        ann.like(bobs_post)
+        bob.like(reply)  # a reply is a post: it can be liked
+        db.session.commit()
+        ids = bobs_post.id, reply.id
+    data = json.loads(client.get(DOWNLOAD).get_data(as_text=True))
+    assert [(post["body"], post["reply_to"]) for post in data["posts"]] == [("Hi @bob", ids[0])]
+    assert [like["post"] for like in data["likes"]] == [ids[0]]
+    assert [(n["kind"], n["by"], n["post"]) for n in data["notifications"]] == [
+        ("like", "bob", ids[1])
+    ]
 
 
 def test_an_account_with_nothing_exports_empty_lists(client, login):
     login("ann")
     data = json.loads(client.get(DOWNLOAD).get_data(as_text=True))
     assert data["posts"] == data["following"] == data["followers"] == []
+    assert data["likes"] == data["notifications"] == []
 
 
 def test_export_needs_a_signed_in_user(client):

@@ -121,11 +121,13 @@ def test_a_feed_page_keeps_feed_order_and_loads_authors(ctx):
         user.publish(str(n))
     db.session.flush()
     db.session.expunge_all()
-    loaded, total = posts_by(user).page(FROM_NEWEST, 7, offset=1, limit=5)
+    loaded, total = posts_by(user).seen_by(None).page(FROM_NEWEST, 7, offset=1, limit=5)
     assert [post.body for post in loaded] == ["1", "0"]
     assert all("author" in post.__dict__ for post in loaded)
     assert total == 7  # a total given is given back as it is
-    assert posts_by(user).page(OLDER_THAN_CURSOR, 7, cursor=loaded[-1].id, limit=5) == ([], 7)
+    assert posts_by(user).seen_by(None).page(
+        OLDER_THAN_CURSOR, 7, cursor=loaded[-1].id, limit=5
+    ) == ([], 7)
 
 
 def test_a_feed_page_reads_the_feeds_stored_count_in_the_same_statement(ctx, sql_log):
@@ -133,17 +135,20 @@ def test_a_feed_page_reads_the_feeds_stored_count_in_the_same_statement(ctx, sql
     for n in range(3):
         user.publish(str(n))
     db.session.commit()
-    timeline = timeline_of(user)  # (reloads the user the commit expired)
+    timeline = timeline_of(user).seen_by(None)  # (reloads the user the commit expired)
     sql_log.clear()
     posts, total = timeline.page(FROM_NEWEST, offset=0, limit=10)
     assert ([post.body for post in posts], total) == (["2", "1", "0"], 3)
     assert len(sql_log) == 1
     # No posts, no count: an empty page has none, whatever the stored count says.
-    assert every_post().page(NEWER_THAN_CURSOR, cursor=posts[0].id, limit=10) == ([], 0)
+    assert every_post().seen_by(None).page(NEWER_THAN_CURSOR, cursor=posts[0].id, limit=10) == (
+        [],
+        0,
+    )
     with pytest.raises(ValueError):  # an author's count is at hand, and never read here
-        posts_by(user).page(FROM_NEWEST, offset=0, limit=10)
+        posts_by(user).seen_by(None).page(FROM_NEWEST, offset=0, limit=10)
     with pytest.raises(ValueError):
-        every_post().page("from the middle", offset=0, limit=10)
+        every_post().seen_by(None).page("from the middle", offset=0, limit=10)
 
 
 def test_time_defaults_are_called_per_row_not_once_at_import(ctx):

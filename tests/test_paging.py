@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Follow, Post, recount
+from app.models import Follow, Post, User, recount
 from tests.helpers import links_in, signed_in_client
 
 
@@ -171,13 +171,16 @@ STATEMENT_BOUNDS = {
     "/user/writer0/popup": (2, 0),
     "/user/reader/following": (4, "full"),
     "/user/writer0/followers": (4, 1),
-    "/post/{post}": (3, 1),
+    "/post/{post}": (5, 2),  # the session, the post, what it answers, its replies, Follow
+    "/post/{reply}": (5, 6),  # the chain above the last reply (5 posts shown), and the reply
+    "/notifications": (5, "full"),  # the session, the list, marking it read (2)
 }
 
 
 def busy_site(app, make_user, per_page: int) -> int:
     """A reader who follows ``per_page`` writers (each a page of posts by different people)
-    and writes as much as they do; the reader's id."""
+    and writes as much as they do, likes, replies to, mentions and is notified about every one
+    of them; the reader's id."""
     app.config["POSTS_PER_PAGE"] = per_page
     reader = make_user("reader", posts=3 * per_page)
     writers = [make_user(f"writer{n}", posts=3) for n in range(per_page)]
@@ -187,6 +190,16 @@ def busy_site(app, make_user, per_page: int) -> int:
             [{"follower_id": reader, "followed_id": writer} for writer in writers]
             + [{"follower_id": writers[0], "followed_id": reader}],
         )
+        me = db.session.get(User, reader)
+        answered = db.session.scalar(sa.select(Post).where(Post.body == "Post 0 by writer0"))
+        own = db.session.scalars(me.posts_newest_first().limit(per_page)).all()
+        for post in db.session.scalars(sa.select(Post).where(Post.author_id != reader)).all():
+            me.like(post)
+        for writer, liked in zip(writers, own, strict=True):  # a page of notifications
+            db.session.get(User, writer).like(liked)
+        for n in range(per_page):  # a thread: each reply answers the one before
+            answered = me.publish(f"Reply {n} to @writer{n}", reply_to=answered)
+            db.session.flush()
         recount()
         db.session.commit()
     return reader
@@ -202,8 +215,9 @@ def test_each_page_runs_a_fixed_number_of_statements(app, make_user, sql_log, pe
     reader = busy_site(app, make_user, per_page)
     client = signed_in_client(app, reader)
     post = post_id(app, "Post 0 by writer0")
+    reply = post_id(app, f"Reply {per_page - 1} to @writer{per_page - 1}")
     for path, (bound, items) in STATEMENT_BOUNDS.items():
-        path = path.format(post=post)
+        path = path.format(post=post, reply=reply)
         sql_log.clear()
         response = client.get(path)
         assert response.status_code == 200, path
@@ -214,8 +228,10 @@ def test_each_page_runs_a_fixed_number_of_statements(app, make_user, sql_log, pe
 def test_reading_pages_writes_nothing_but_the_visit_once_a_minute(app, make_user, sql_log, clock):
     reader = busy_site(app, make_user, 10)
     client = signed_in_client(app, reader)
-    post = post_id(app, "Post 0 by writer0")
-    paths = [path.format(post=post) for path in STATEMENT_BOUNDS] + [
+    post, reply = post_id(app, "Post 0 by writer0"), post_id(app, "Reply 9 to @writer9")
+    # Every page but /notifications, which marks what it shows as read, as it should.
+    reading = [path for path in STATEMENT_BOUNDS if path != "/notifications"]
+    paths = [path.format(post=post, reply=reply) for path in reading] + [
         "/settings/profile",
         "/settings/sessions",
         "/settings/email",

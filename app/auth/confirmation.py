@@ -3,10 +3,11 @@
 import functools
 from collections.abc import Callable
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_login import current_user
 
-from app.redirects import safe_next_path
+from app.clients import wants_json
+from app.redirects import back_to_next_or
 
 UNCONFIRMED_MESSAGE = "Confirm your email address first: open the link we mailed you."
 
@@ -30,11 +31,9 @@ def confirmed_required(view: Callable) -> Callable:
     def guarded(*args, **kwargs):
         if request.method != "POST" or not awaiting_confirmation():
             return view(*args, **kwargs)
-        if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
-            "application/json"
-        ):
+        if wants_json():
             return {"error": UNCONFIRMED_MESSAGE}, 403
         flash(UNCONFIRMED_MESSAGE, "warning")
-        return redirect(safe_next_path(request.form.get("next")) or url_for("main.index"))
+        return back_to_next_or(url_for("main.index"))
 
     return guarded

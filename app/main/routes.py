@@ -16,9 +16,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from app.auth.confirmation import confirmed_required
+from app.conversations.threads import post_or_404, render_thread
 from app.extensions import config_limit, db, limiter, login, moment
+from app.forms import NewPostForm, PostForm
 from app.health.routes import PROBE_ENDPOINTS
-from app.main.forms import NewPostForm, PostForm
 from app.models import Post, every_post, timeline_of
 from app.pagination import paginate_posts
 from app.posting import publish_once
@@ -88,13 +89,10 @@ def explore():
     return render_template("main/explore.html", title="Explore", pagination=pagination)
 
 
-def post_or_404(post_id: int) -> Post:
-    stmt = sa.select(Post).where(Post.id == post_id).options(so.joinedload(Post.author))
-    return db.first_or_404(stmt)
-
-
 def own_post_or_403(post_id: int) -> Post:
-    post = post_or_404(post_id)
+    post = db.first_or_404(
+        sa.select(Post).where(Post.id == post_id).options(so.joinedload(Post.author))
+    )
     if post.author_id != current_user.id:
         abort(403)
     return post
@@ -103,12 +101,7 @@ def own_post_or_403(post_id: int) -> Post:
 @bp.get("/post/<id:post_id>")
 @without_transaction
 def post(post_id: int):
-    post = post_or_404(post_id)
-    author = post.author
-    is_following = current_user.is_authenticated and current_user.is_following(author)
-    return render_template(
-        "main/post.html", title=f"Post by {author.username}", post=post, is_following=is_following
-    )
+    return render_thread(post_or_404(post_id))
 
 
 @bp.route("/post/<id:post_id>/edit", methods=["GET", "POST"])
@@ -118,7 +111,7 @@ def edit_post(post_id: int):
     post = own_post_or_403(post_id)
     form = PostForm()
     if form.validate_on_submit():
-        post.edit(form.body.data)
+        current_user.edit_post(post, form.body.data)
         db.session.commit()
         flash("Your post has been updated.", "success")
         return redirect(url_for("main.post", post_id=post.id))

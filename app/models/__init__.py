@@ -5,10 +5,13 @@ from app.models.clock import utcnow
 from app.models.counters import SiteCount
 from app.models.feed import ChosenFeed, Feed, every_post, posts_by, timeline_of
 from app.models.follow import Follow
+from app.models.notification import Notification, NotificationKind
 from app.models.post import (
     POST_MAX_LENGTH,
     SUBMISSION_KEY_LENGTH,
+    Mention,
     Post,
+    PostLike,
     is_submission_key,
     new_submission_key,
 )
@@ -29,6 +32,10 @@ from app.models.user import (
 )
 
 __all__ = [
+    "Mention",
+    "Notification",
+    "NotificationKind",
+    "PostLike",
     "ChosenFeed",
     "Feed",
     "every_post",

@@ -9,6 +9,8 @@ from app.extensions import db
 from app.models.clock import utcnow
 from app.models.counters import SiteCount
 from app.models.follow import Follow
+from app.models.notification import Notification
+from app.models.post import Post, PostLike
 from app.models.user import USERNAME_MAX_LENGTH, User, username_skeleton
 
 # Long enough that followers notice the account is gone before someone else can wear its name.
@@ -44,9 +46,11 @@ class ReservedUsername(db.Model):
 def delete_account(user: User) -> None:
     """Delete ``user`` and everything that is theirs, in the caller's transaction.
 
-    Posts, follows, security events and sessions go with the user row through their foreign
-    keys' ON DELETE CASCADE. Reset links die because no account has the password hash they
-    are bound to. Features that keep more about a user extend this function.
+    Posts, follows, likes, mentions, notifications, security events and sessions go with the
+    user row through their foreign keys' ON DELETE CASCADE; replies others wrote to their
+    posts stay, their threads showing the post was deleted. Reset links die because no account
+    has the password hash they are bound to. Features that keep more about a user extend this
+    function.
     """
     # The site count first, as every writer takes it (see SiteCount). Once it is held no post
     # of this user can be published or deleted elsewhere, so the count read next is final.
@@ -65,6 +69,26 @@ def delete_account(user: User) -> None:
         sa.update(User)
         .where(User.id.in_(follower_ids))
         .values(following_count=User.following_count - 1)
+    )
+    # What they told others and have not been read yet goes, and the others' unread totals
+    # with it; then the counts of the posts they liked and answered.
+    Notification.delete_unread(Notification.actor_id == user.id)
+    liked_ids = sa.select(PostLike.post_id).where(PostLike.user_id == user.id)
+    db.session.execute(
+        sa.update(Post).where(Post.id.in_(liked_ids)).values(likes_count=Post.likes_count - 1)
+    )
+    reply = so.aliased(Post)
+    their_replies = (
+        sa.select(sa.func.count())
+        .where(reply.reply_to_id == Post.id, reply.author_id == user.id)
+        .correlate(Post)
+        .scalar_subquery()
+    )
+    answered_ids = sa.select(reply.reply_to_id).where(reply.author_id == user.id)
+    db.session.execute(
+        sa.update(Post)
+        .where(Post.id.in_(answered_ids))
+        .values(replies_count=Post.replies_count - their_replies)
     )
     ReservedUsername.reserve(user.username)
     db.session.delete(user)

@@ -44,6 +44,15 @@ class SiteCount(db.Model):
             raise LookupError(f"There is no site count named {name!r}.")
 
 
+def add_to_count(row: db.Model, name: str, change: int) -> None:
+    """Move ``row``'s stored count ``name`` by ``change`` at the next flush, as an SQL
+    expression (``count = count + 1``: concurrent requests cannot lose an update). Changes
+    made before that flush add up, where a second assignment would replace the first."""
+    pending = row.__dict__.get(name)
+    base = pending if isinstance(pending, sa.ColumnElement) else getattr(type(row), name)
+    setattr(row, name, base + change)
+
+
 # Every total exists from the table's creation on (the migration that made it inserts them
 # too), so a change is always a plain UPDATE, never an insert two writers could race to make.
 sa.event.listen(

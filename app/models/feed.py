@@ -17,7 +17,7 @@ import sqlalchemy.orm as so
 from app.extensions import db
 from app.models.counters import SiteCount
 from app.models.follow import Follow
-from app.models.post import Post
+from app.models.post import Mention, Post, PostLike
 
 if TYPE_CHECKING:
     from app.models.user import User
@@ -62,9 +62,7 @@ class Feed:
         ids = ids.limit(limit)
         # The ids are chosen first, on an index alone (a "deferred join"), then their rows read.
         stmt = (
-            Post.newest_first()
-            .where(Post.id.in_(ids.scalar_subquery()))
-            .options(so.joinedload(Post.author, innerjoin=True))
+            Post.newest_first().where(Post.id.in_(ids.scalar_subquery())).options(*card_options())
         )
         return stmt.add_columns(self.total) if counted else stmt
 
@@ -79,6 +77,10 @@ class ChosenFeed:
 
     feed: Feed
     values: dict[str, object] = field(default_factory=dict)
+
+    def seen_by(self, viewer_id: int | None) -> "ChosenFeed":
+        """The same feed as the reader sees it (which posts they liked; None: a visitor)."""
+        return ChosenFeed(self.feed, self.values | {"viewer_id": viewer_id})
 
     def page(
         self, start: str, known_total: int | None = None, **bounds: int
@@ -104,6 +106,39 @@ class ChosenFeed:
         if total is None:
             raise LookupError("The feed's stored count is missing.")
         return total
+
+
+@functools.cache
+def card_options() -> tuple[so.interfaces.LoaderOption, ...]:
+    """What a post's card shows besides the post, read by the statement that reads the post:
+    its author, whether the reader (bound ``viewer_id``; None for a visitor) liked it, the
+    name of the author it answers (None when that post is gone) and the names of the accounts
+    its mentions found. A list of posts then costs one statement, whatever its length."""
+    from app.models.user import User
+
+    viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+    liked = sa.exists().where(PostLike.post_id == Post.id, PostLike.user_id == viewer)
+    answered, answered_author = so.aliased(Post), so.aliased(User)
+    reply_to_username = (
+        sa.select(answered_author.username)
+        .join(answered, answered.author_id == answered_author.id)
+        .where(answered.id == Post.reply_to_id)
+        .correlate(Post)
+        .scalar_subquery()
+    )
+    mentioned = (
+        sa.select(sa.func.aggregate_strings(User.username, " "))
+        .join(Mention, Mention.user_id == User.id)
+        .where(Mention.post_id == Post.id)
+        .correlate(Post)
+        .scalar_subquery()
+    )
+    return (
+        so.joinedload(Post.author, innerjoin=True),
+        so.with_expression(Post.liked, liked),
+        so.with_expression(Post.reply_to_username, reply_to_username),
+        so.with_expression(Post.mentioned_usernames, mentioned),
+    )
 
 
 @functools.cache

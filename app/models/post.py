@@ -42,8 +42,21 @@ class Post(db.Model):
     # The one-time key of the form this post was sent from (NULL for posts made before keys,
     # and for posts made without a form): a resubmitted or retried form finds its post here.
     submission_key: so.Mapped[str | None] = so.mapped_column(sa.String(SUBMISSION_KEY_LENGTH))
+    # The post this one answers. No foreign key: a reply outlives the post it answers, and its
+    # thread then shows "This post was deleted" where that post was.
+    reply_to_id: so.Mapped[int | None] = so.mapped_column()
+    # Stored counts, changed in the same transaction as the rows they count.
+    replies_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    likes_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     author: so.Mapped["User"] = so.relationship(back_populates="posts")
+
+    # What a page reads with each post for its card (app/models/feed.py's card_options), in
+    # the statement that reads the post: whether the reader liked it, the name of the author
+    # it answers (None when that post is gone), and the accounts its @mentions name.
+    liked: so.Mapped[bool | None] = so.query_expression()
+    reply_to_username: so.Mapped[str | None] = so.query_expression()
+    mentioned_usernames: so.Mapped[str | None] = so.query_expression()
 
     __table_args__ = (
         # Serves a profile's posts newest first (and the home timeline, one author at a time);
@@ -52,6 +65,8 @@ class Post(db.Model):
         # Per author, so nobody can block another's post by guessing a key. It is the index,
         # not a lookup before the insert, that stops two concurrent submissions both landing.
         sa.Index("uq_post_author_id_submission_key", author_id, submission_key, unique=True),
+        # A post's replies, oldest first.
+        sa.Index("ix_post_reply_to_id_id", reply_to_id, "id"),
     )
 
     def __repr__(self) -> str:
@@ -70,3 +85,43 @@ class Post(db.Model):
         column every feed's index ends with, and one number as a page's cursor.
         """
         return sa.select(cls).order_by(cls.id.desc())
+
+    @property
+    def mentions(self) -> dict[str, str]:
+        """The accounts its @mentions name (loaded with ``mentioned_usernames``), by lower-cased
+        name: what app.post_text.render_body links."""
+        names = (self.mentioned_usernames or "").split()
+        return {name.lower(): name for name in names}
+
+
+class PostLike(db.Model):
+    """A user liking a post: each pair at most once."""
+
+    __tablename__ = "post_like"  # LIKE is an SQL keyword
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    post_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("post.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # The primary key serves "did X like this post"; this serves "who liked it, newest first".
+        sa.Index("ix_post_like_post_id_created_at", post_id, created_at),
+    )
+
+
+class Mention(db.Model):
+    """An account a post names with @: resolved when the post is written or edited, so pages
+    link the names without looking them up, and the account is notified once."""
+
+    post_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("post.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    post: so.Mapped[Post] = so.relationship()

@@ -18,9 +18,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.avatars import AVATAR_KEY_LENGTH, AvatarSource, avatar_url, new_avatar_key
 from app.extensions import db
 from app.models.clock import utcnow
-from app.models.counters import SiteCount
+from app.models.counters import SiteCount, add_to_count
 from app.models.follow import Follow
-from app.models.post import Post
+from app.models.notification import Notification, NotificationKind
+from app.models.post import Mention, Post, PostLike
 from app.models.session import UserSession
 from app.models.types import stored_as_text
 
@@ -105,6 +106,7 @@ class User(UserMixin, db.Model):
     posts_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     followers_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     following_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    unread_notifications: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     posts: so.WriteOnlyMapped["Post"] = so.relationship(
         back_populates="author", passive_deletes=True
@@ -375,9 +377,9 @@ class User(UserMixin, db.Model):
         if self.is_following(user):
             return False
         db.session.add(Follow(follower_id=self.id, followed_id=user.id))
-        # SQL expressions, not Python arithmetic: concurrent requests cannot lose an update.
-        self.following_count = User.following_count + 1
-        user.followers_count = User.followers_count + 1
+        add_to_count(self, "following_count", 1)
+        add_to_count(user, "followers_count", 1)
+        Notification.send(user, self, NotificationKind.FOLLOW)
         return True
 
     def unfollow(self, user: "User") -> bool:
@@ -385,9 +387,10 @@ class User(UserMixin, db.Model):
         follow = db.session.get(Follow, (self.id, user.id))
         if follow is None:
             return False
+        Notification.withdraw(self, NotificationKind.FOLLOW, user_id=user.id)
         db.session.delete(follow)
-        self.following_count = User.following_count - 1
-        user.followers_count = User.followers_count - 1
+        add_to_count(self, "following_count", -1)
+        add_to_count(user, "followers_count", -1)
         return True
 
     def following_among(self, users: "list[User]") -> set[int]:
@@ -418,15 +421,61 @@ class User(UserMixin, db.Model):
 
     # Posts -------------------------------------------------------------------------------
 
-    def publish(self, body: str, *, submission_key: str | None = None) -> "Post":
-        # Counted first, as every writer does (see SiteCount), and before the post joins the
-        # session: the UPDATE would flush it, and a refused row (a form sent twice) must fail
-        # at commit, where publish_once() expects it.
-        SiteCount.add(SiteCount.POSTS, 1)
-        post = Post(body=body, author=self, submission_key=submission_key)
-        db.session.add(post)
-        self.posts_count = User.posts_count + 1
+    def publish(
+        self, body: str, *, submission_key: str | None = None, reply_to: "Post | None" = None
+    ) -> "Post":
+        """A new post by this user, answering ``reply_to`` if given; its mentions resolved and
+        everyone it concerns notified.
+
+        Every change waits for the commit's flush (no autoflush here): a refused row (a form
+        sent twice) must fail at commit, where publish_once() expects it, and the flush
+        locks rows in one order for every writer (users by id, then posts by id), so writers
+        never wait for each other in a circle.
+        """
+        with db.session.no_autoflush:
+            SiteCount.add(SiteCount.POSTS, 1)  # first, as every writer does (see SiteCount)
+            post = Post(body=body, author=self, submission_key=submission_key)
+            db.session.add(post)
+            add_to_count(self, "posts_count", 1)
+            notified = set()
+            if reply_to is not None:
+                post.reply_to_id = reply_to.id
+                add_to_count(reply_to, "replies_count", 1)
+                Notification.send(reply_to.author, self, NotificationKind.REPLY, post)
+                notified.add(reply_to.author_id)
+            for user in self.mentioned_in(body):
+                db.session.add(Mention(post=post, user_id=user.id))
+                if user.id not in notified:
+                    Notification.send(user, self, NotificationKind.MENTION, post)
         return post
+
+    def edit_post(self, post: "Post", body: str) -> None:
+        """Change the post's text; mentions added are notified, mentions removed withdrawn."""
+        if post.author_id != self.id:
+            raise ValueError("Only the author can edit a post.")
+        with db.session.no_autoflush:
+            before = set(db.session.scalars(sa.select(Mention.user_id).where(Mention.post == post)))
+            after = {user.id: user for user in self.mentioned_in(body)}
+            for user_id in before - after.keys():
+                Notification.withdraw(
+                    self, NotificationKind.MENTION, post_id=post.id, user_id=user_id
+                )
+                db.session.delete(db.session.get(Mention, (post.id, user_id)))
+            for user_id in after.keys() - before:
+                db.session.add(Mention(post_id=post.id, user_id=user_id))
+                Notification.send(after[user_id], self, NotificationKind.MENTION, post)
+            post.edit(body)
+
+    def mentioned_in(self, body: str) -> list["User"]:
+        """The existing accounts that ``body``'s @mentions name, in one query."""
+        from app.post_text import mentioned_usernames  # it reads this module's name rules
+
+        names = [name.lower() for name in mentioned_usernames(body)]
+        if not names:
+            return []
+        return list(
+            db.session.scalars(sa.select(User).where(sa.func.lower(User.username).in_(names)))
+        )
 
     def post_submitted_with(self, submission_key: str) -> "Post | None":
         """This user's post made from the form that carried ``submission_key``, if any."""
@@ -435,11 +484,50 @@ class User(UserMixin, db.Model):
         )
 
     def delete_post(self, post: "Post") -> None:
+        """Delete the post: its replies stay (their thread shows it was deleted), and the
+        unread notifications about it go with it."""
         if post.author_id != self.id:
             raise ValueError("Only the author can delete a post.")
-        SiteCount.add(SiteCount.POSTS, -1)  # first, as every writer does (see SiteCount)
-        db.session.delete(post)
-        self.posts_count = User.posts_count - 1
+        with db.session.no_autoflush:
+            SiteCount.add(SiteCount.POSTS, -1)  # first, as every writer does (see SiteCount)
+            if post.reply_to_id is not None:
+                answered = db.session.get(Post, post.reply_to_id)
+                if answered is not None:
+                    add_to_count(answered, "replies_count", -1)
+            unread = (
+                sa.select(Notification.user_id, sa.func.count())
+                .where(Notification.post_id == post.id, sa.not_(Notification.read))
+                .group_by(Notification.user_id)
+            )
+            counts = dict(db.session.execute(unread).all())
+            for recipient in db.session.scalars(sa.select(User).where(User.id.in_(counts))):
+                add_to_count(recipient, "unread_notifications", -counts[recipient.id])
+            db.session.delete(post)  # its notifications, likes and mentions by ON DELETE CASCADE
+            add_to_count(self, "posts_count", -1)
+
+    # Likes -------------------------------------------------------------------------------
+
+    def likes(self, post: "Post") -> bool:
+        return db.session.get(PostLike, (self.id, post.id)) is not None
+
+    def like(self, post: "Post") -> bool:
+        """Like ``post``; False if already liked. ``post.author`` must be loaded."""
+        if self.likes(post):
+            return False
+        db.session.add(PostLike(user_id=self.id, post_id=post.id))
+        add_to_count(post, "likes_count", 1)
+        Notification.send(post.author, self, NotificationKind.LIKE, post)
+        return True
+
+    def unlike(self, post: "Post") -> bool:
+        """Stop liking ``post``; False if not liked."""
+        like = db.session.get(PostLike, (self.id, post.id))
+        if like is None:
+            return False
+        Notification.withdraw(self, NotificationKind.LIKE, post_id=post.id)
+        db.session.delete(like)
+        add_to_count(post, "likes_count", -1)
+        return True
 
     def posts_newest_first(self) -> sa.Select[tuple["Post"]]:
         return Post.newest_first().where(Post.author_id == self.id)
@@ -451,11 +539,15 @@ class User(UserMixin, db.Model):
         posts = sa.select(sa.func.count()).where(Post.author_id == cls.id)
         followers = sa.select(sa.func.count()).where(Follow.followed_id == cls.id)
         following = sa.select(sa.func.count()).where(Follow.follower_id == cls.id)
+        unread = sa.select(sa.func.count()).where(
+            Notification.user_id == cls.id, sa.not_(Notification.read)
+        )
         db.session.execute(
             sa.update(cls).values(
                 posts_count=posts.scalar_subquery(),
                 followers_count=followers.scalar_subquery(),
                 following_count=following.scalar_subquery(),
+                unread_notifications=unread.scalar_subquery(),
             )
         )
 

@@ -18,11 +18,12 @@ from flask_login import current_user, login_required
 
 from app.auth.confirmation import confirmed_required
 from app.avatars import AVATAR_KEY_LENGTH, identicon_svg
+from app.clients import wants_json
 from app.extensions import db
 from app.models import User, is_valid_username, posts_by
 from app.pagination import paginate, paginate_posts
-from app.redirects import safe_next_path
-from app.transactions import without_transaction
+from app.redirects import back_to_next_or
+from app.transactions import commit_unless_done_in_parallel, without_transaction
 
 bp = Blueprint("profile", __name__)
 
@@ -159,20 +160,14 @@ def change_following(username: str, *, follow: bool):
         current_user.follow(user)
     else:
         current_user.unfollow(user)
-    try:
-        db.session.commit()
-    except sa.exc.IntegrityError:
-        db.session.rollback()  # a request in parallel made the same change first
-    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
-        "application/json"
-    ):
+    commit_unless_done_in_parallel()
+    if wants_json():
         return {"following": follow, "followers": user.followers_count}
     if follow:
         flash(f"You are following {user.username}.", "success")
     else:
         flash(f"You are no longer following {user.username}.", "info")
-    back = safe_next_path(request.form.get("next"))
-    return redirect(back or url_for("profile.user", username=user.username))
+    return back_to_next_or(url_for("profile.user", username=user.username))
 
 
 @bp.post("/follow/<username>")

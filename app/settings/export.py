@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Follow, Post, User
+from app.models import Follow, Notification, Post, PostLike, User
 
 BATCH_SIZE = 500
 
@@ -39,17 +39,40 @@ def profile_part(user: User) -> dict[str, Any]:
 
 def posts_part(user: User) -> Iterator[dict[str, Any]]:
     stmt = (
-        sa.select(Post.id, Post.body, Post.created_at, Post.edited_at)
+        sa.select(Post.id, Post.body, Post.created_at, Post.edited_at, Post.reply_to_id)
         .where(Post.author_id == user.id)
         .order_by(Post.created_at, Post.id)
     )
-    for post_id, body, created_at, edited_at in stream(stmt):
+    for post_id, body, created_at, edited_at, reply_to_id in stream(stmt):
         yield {
             "id": post_id,
             "body": body,
             "created": timestamp(created_at),
             "edited": timestamp(edited_at),
+            "reply_to": reply_to_id,
         }
+
+
+def likes_part(user: User) -> Iterator[dict[str, Any]]:
+    """The posts they liked, by id (the posts of others are theirs to export)."""
+    stmt = (
+        sa.select(PostLike.post_id, PostLike.created_at)
+        .where(PostLike.user_id == user.id)
+        .order_by(PostLike.created_at, PostLike.post_id)
+    )
+    for post_id, liked_at in stream(stmt):
+        yield {"post": post_id, "liked": timestamp(liked_at)}
+
+
+def notifications_part(user: User) -> Iterator[dict[str, Any]]:
+    stmt = (
+        sa.select(Notification.kind, User.username, Notification.post_id, Notification.created_at)
+        .join(User, User.id == Notification.actor_id)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.id)
+    )
+    for kind, actor, post_id, created_at in stream(stmt):
+        yield {"kind": kind.value, "by": actor, "post": post_id, "at": timestamp(created_at)}
 
 
 def follows(user_column, other_column, user: User) -> Iterator[dict[str, Any]]:
@@ -76,6 +99,8 @@ ACCOUNT_DATA_PARTS: dict[str, Callable[[User], dict[str, Any] | Iterable[dict[st
     "posts": posts_part,
     "following": following_part,
     "followers": followers_part,
+    "likes": likes_part,
+    "notifications": notifications_part,
 }
 
 

@@ -104,6 +104,10 @@ SCREENS = [
     Screen("followers", "/user/bob/followers"),
     Screen("following", "/user/bob/following"),
     Screen("post", "/post/{bob_post}"),
+    Screen("thread", "/post/{thread_post}"),  # what it answers above, a reply below
+    Screen("thread, reply sent empty", "/post/{thread_post}", (MEMBER,), send_empty_form),
+    Screen("likes", "/post/{bob_post}/likes"),
+    Screen("notifications", "/notifications", (MEMBER,)),
     Screen("own post", "/post/{ann_post}", (MEMBER,)),
     Screen("edit post", "/post/{ann_post}/edit", (MEMBER,)),
     Screen("edit post, sent empty", "/post/{ann_post}/edit", (MEMBER,), send_empty_form),
@@ -135,9 +139,9 @@ SCREENS = [
 
 @pytest.fixture
 def site(app, make_user) -> dict[str, str]:
-    """ann (the member, signed in on another device too) and bob follow each other and have
-    posts, cara has not confirmed her address, ann asked to move to a new one; what the paths
-    name."""
+    """ann (the member, signed in on another device too) and bob follow each other, have
+    posts, a thread and likes, cara has not confirmed her address, ann asked to move to a new
+    one; what the paths name."""
     ann_id = make_user("ann", about_me="Reads a lot.", posts=2)
     make_user("bob", about_me="Bob writes about birds.", posts=3)
     make_user("cara", confirmed=False)
@@ -149,11 +153,19 @@ def site(app, make_user) -> dict[str, str]:
         cara = db.session.scalar(sa.select(User).where(User.username == "cara"))
         ann.follow(bob)
         bob.follow(ann)
-        db.session.commit()
         first_post = sa.select(Post.id).order_by(Post.id).limit(1)
+        bobs_post = db.session.scalar(sa.select(Post).where(Post.author_id == bob.id).limit(1))
+        # A thread: ann answers bob, bob answers ann; likes both ways; ann is notified.
+        answer = ann.publish("Thanks @bob, see https://example.com/birds", reply_to=bobs_post)
+        db.session.flush()
+        bob.publish("You are welcome, @ann.", reply_to=answer)
+        ann.like(bobs_post)
+        bob.like(answer)
+        db.session.commit()
         return {
             "ann_post": str(db.session.scalar(first_post.where(Post.author_id == ann.id))),
-            "bob_post": str(db.session.scalar(first_post.where(Post.author_id == bob.id))),
+            "bob_post": str(bobs_post.id),
+            "thread_post": str(answer.id),
             "token": ann.password_reset_token(),
             "confirm_token": cara.email_confirmation_token(),
             "change_token": ann.email_change_token("ann.new@example.com"),

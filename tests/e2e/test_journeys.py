@@ -497,3 +497,91 @@ def test_16_change_the_email_address_by_the_link_mailed_to_the_new_one(page, mak
     expect(
         page.get_by_text("That email change link is invalid, expired or already used.")
     ).to_be_visible()
+
+
+def test_17_reply_to_a_post_and_read_it_in_its_thread(page, make_user, screenshot):
+    make_user("bob", posts=1)
+    make_user("ann")
+    log_in(page, "ann")
+    page.goto("/explore")
+    page.locator("article", has_text="Post 0 by bob").get_by_role("link", name="Reply").click()
+    page.get_by_label("Your reply").fill("Lovely, @bob! More at https://example.com/birds")
+    page.get_by_role("button", name="Reply", exact=True).click()
+    expect(page.get_by_text("Your reply is live.")).to_be_visible()
+
+    # The reply's page: the post it answers above it, and whom it answers.
+    earlier = page.locator("section[aria-label='Earlier in the thread']")
+    expect(earlier.locator("article")).to_contain_text("Post 0 by bob")
+    reply = page.locator("article", has_text="Lovely")
+    expect(reply).to_contain_text("Replying to @bob")
+    expect(reply.locator(".post-body a.user_popup")).to_have_text("@bob")
+    expect(reply.locator(".post-body a[rel~=nofollow]")).to_have_text("example.com/birds")
+
+    # Bob's post lists it among its replies.
+    reply.get_by_role("link", name="@bob", exact=True).first.click()
+    replies = page.locator("#replies")
+    expect(replies.locator("#replies-heading")).to_have_text("1 reply")
+    expect(replies.locator("article")).to_contain_text("Lovely, @bob!")
+    screenshot(page, "17-thread")
+
+
+def test_18_like_and_unlike_in_place_by_mouse_and_keyboard(page, make_user, screenshot):
+    make_user("bob", posts=2)
+    make_user("ann")
+    log_in(page, "ann")
+    page.goto("/explore")
+    page.evaluate("window.notReloaded = true")
+    card = page.locator("article", has_text="Post 1 by bob")
+    like = card.get_by_role("button", name="Like")
+    count = card.locator(".likes-count")
+    expect(like).to_have_attribute("aria-pressed", "false")
+    like.click()
+    expect(like).to_have_attribute("aria-pressed", "true")
+    expect(count).to_have_text("1 like")
+    screenshot(page, "18-feed-with-counts")
+
+    like.focus()
+    page.keyboard.press("Enter")
+    expect(like).to_have_attribute("aria-pressed", "false")
+    expect(count).to_have_text("0 likes")
+    expect(like).to_be_focused()
+    page.keyboard.press("Space")
+    expect(like).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("window.notReloaded")
+
+    page.reload()  # and the server agrees
+    expect(like).to_have_attribute("aria-pressed", "true")
+    expect(count).to_have_text("1 like")
+
+
+def test_19_notifications_arrive_and_the_badge_clears(page, make_user, screenshot):
+    make_user("bob", posts=1)
+    make_user("ann")
+    log_in(page, "ann")
+    page.goto("/user/bob")
+    page.locator("section[aria-label=Profile]").get_by_role("button", name="Follow").click()
+    page.goto("/")
+    page.get_by_label("Say something").fill("Say hello to @bob")
+    page.get_by_role("button", name="Post").click()
+    expect(page.get_by_text("Your post is live.")).to_be_visible()
+    mention = page.locator("article", has_text="Say hello").locator(".post-body a.user_popup")
+    expect(mention).to_have_attribute("href", "/user/bob")
+    page.locator("article", has_text="Post 0 by bob").get_by_role("button", name="Like").click()
+    expect(page.locator("article", has_text="Post 0 by bob").locator(".likes-count")).to_have_text(
+        "1 like"
+    )
+    log_out(page)
+
+    log_in(page, "bob")
+    badge = page.locator("nav .notifications-badge")
+    expect(badge).to_have_text("3 unread")
+    page.locator("nav").get_by_role("link", name=re.compile("^Notifications")).click()
+    items = page.locator("ul.notifications > li")
+    expect(items).to_have_count(3)
+    expect(items.nth(0)).to_contain_text("ann liked your post.")
+    expect(items.nth(1)).to_contain_text("ann mentioned you.")
+    expect(items.nth(2)).to_contain_text("ann followed you.")
+    expect(badge).to_have_count(0)
+    screenshot(page, "19-notifications")
+    page.reload()
+    expect(page.get_by_text("New", exact=True)).to_have_count(0)

@@ -1,0 +1,3 @@
+from app.conversations.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,101 @@
+"""A post's thread: the chain of posts it answers, the post, a reply form and its replies."""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import render_template
+from flask_login import current_user
+
+from app.extensions import db
+from app.forms import NewPostForm
+from app.models import Post
+from app.models.feed import card_options
+from app.pagination import Page, paginate
+
+# The posts shown above the one asked for; a longer chain links to its earlier part.
+CHAIN_LENGTH = 5
+
+
+def viewer_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
+
+
+def post_or_404(post_id: int) -> Post:
+    """The post with what its card shows (its author, counts, the reader's like)."""
+    stmt = sa.select(Post).where(Post.id == post_id).options(*card_options())
+    return db.first_or_404(stmt.params(viewer_id=viewer_id()))
+
+
+@dataclass
+class Chain:
+    """The posts above a post, oldest first; ``earlier`` is the post to open for the rest of
+    a longer chain, and ``deleted_above`` says the oldest one shown answers a deleted post."""
+
+    posts: list[Post]
+    earlier: int | None
+    deleted_above: bool
+
+
+def chain_above(post: Post) -> Chain:
+    """Up to CHAIN_LENGTH posts that ``post`` answers, one recursive statement."""
+    if post.reply_to_id is None:
+        return Chain([], None, deleted_above=False)
+    answered = so.aliased(Post)
+    chain = (
+        sa.select(Post.id, Post.reply_to_id, sa.literal(1).label("depth"))
+        .where(Post.id == post.reply_to_id)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        sa.select(answered.id, answered.reply_to_id, chain.c.depth + 1).where(
+            answered.id == chain.c.reply_to_id, chain.c.depth <= CHAIN_LENGTH
+        )
+    )
+    stmt = (
+        sa.select(Post)
+        .where(Post.id.in_(sa.select(chain.c.id)))
+        .order_by(Post.id)
+        .options(*card_options())
+    )
+    posts = list(db.session.scalars(stmt.params(viewer_id=viewer_id())))
+    if len(posts) > CHAIN_LENGTH:  # one more than is shown: there is an earlier part
+        return Chain(posts[1:], earlier=posts[0].id, deleted_above=False)
+    top = posts[0] if posts else post
+    return Chain(posts, None, deleted_above=top.reply_to_id is not None)
+
+
+def replies_to(post: Post) -> Page[Post]:
+    """The post's replies, oldest first, a page at a time (``?page=``)."""
+    stmt = (
+        sa.select(Post)
+        .where(Post.reply_to_id == post.id)
+        .order_by(Post.id)
+        .options(*card_options())
+        .params(viewer_id=viewer_id())
+    )
+    return paginate(stmt, post.replies_count)
+
+
+def reply_form() -> NewPostForm:
+    form = NewPostForm()
+    form.body.label.text = "Your reply"
+    form.submit.label.text = "Reply"
+    return form
+
+
+def render_thread(post: Post, form: NewPostForm | None = None) -> str:
+    """The thread page of ``post``; ``form`` is a reply form sent back with its errors."""
+    author = post.author
+    is_following = current_user.is_authenticated and current_user.is_following(author)
+    if form is None and current_user.is_authenticated:
+        form = reply_form()
+    return render_template(
+        "main/post.html",
+        title=f"Post by {author.username}",
+        post=post,
+        chain=chain_above(post),
+        replies=replies_to(post),
+        form=form,
+        is_following=is_following,
+    )

@@ -1,0 +1,114 @@
+"""Notifications: someone followed you, replied to your post, mentioned you or liked a post.
+
+One row per event. The reader's unread total is a stored count on the user, changed with the
+rows in the same transaction; undoing an action (unfollow, unlike, deleting a reply or a
+mention) takes back its notification while it is unread. The list groups the likes of one
+post into one line ("ann and 3 others liked your post").
+"""
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.extensions import db
+from app.models.clock import utcnow
+from app.models.counters import add_to_count
+from app.models.types import stored_as_text
+
+if TYPE_CHECKING:
+    from app.models.post import Post
+    from app.models.user import User
+
+
+class NotificationKind(enum.StrEnum):
+    FOLLOW = "follow"
+    REPLY = "reply"
+    MENTION = "mention"
+    LIKE = "like"
+
+
+class Notification(db.Model):
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # Who is told, who acted, and the post it is about (none for a follow).
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    actor_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    post_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("post.id", ondelete="CASCADE"), index=True
+    )
+    kind: so.Mapped[NotificationKind] = so.mapped_column(stored_as_text(NotificationKind, 16))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    read: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+
+    user: so.Mapped["User"] = so.relationship(foreign_keys=[user_id])
+    actor: so.Mapped["User"] = so.relationship(foreign_keys=[actor_id])
+    post: so.Mapped["Post | None"] = so.relationship()
+
+    __table_args__ = (
+        # A reader's notifications newest first, and the unread ones an undo looks for.
+        sa.Index("ix_notification_user_id_id", user_id, "id"),
+    )
+
+    @classmethod
+    def send(
+        cls, recipient: "User", actor: "User", kind: NotificationKind, post: "Post | None" = None
+    ) -> None:
+        """Tell ``recipient`` what ``actor`` did; nobody is told of their own actions."""
+        if recipient.id == actor.id:
+            return
+        db.session.add(cls(user_id=recipient.id, actor_id=actor.id, kind=kind, post=post))
+        add_to_count(recipient, "unread_notifications", 1)
+
+    @classmethod
+    def withdraw(cls, actor: "User", kind: NotificationKind, **about: int) -> None:
+        """Take back the unread notifications of an action that was undone: ``about`` names
+        the recipient (``user_id``) or the post (``post_id``), or both.
+
+        Read first, changed after: the rows and counts change when the transaction flushes,
+        where every writer's changes lock users before posts (see app.models.user).
+        """
+        conditions = [cls.actor_id == actor.id, cls.kind == kind, sa.not_(cls.read)]
+        conditions += [getattr(cls, column) == value for column, value in about.items()]
+        stmt = sa.select(cls).where(*conditions).options(so.joinedload(cls.user))
+        for notification in db.session.scalars(stmt):
+            add_to_count(notification.user, "unread_notifications", -1)
+            db.session.delete(notification)
+
+    @classmethod
+    def delete_unread(cls, condition: sa.ColumnElement[bool]) -> None:
+        """Delete the unread notifications ``condition`` picks, and lower their recipients'
+        unread totals to match: one statement for the counts, one for the rows, however many
+        (deleting an account; single undos use ``withdraw``)."""
+        from app.models.user import User
+
+        unread = sa.and_(condition, sa.not_(cls.read))
+        per_recipient = (
+            sa.select(sa.func.count())
+            .where(unread, cls.user_id == User.id)
+            .correlate(User)
+            .scalar_subquery()
+        )
+        db.session.execute(
+            sa.update(User)
+            .where(User.id.in_(sa.select(cls.user_id).where(unread)))
+            .values(unread_notifications=User.unread_notifications - per_recipient)
+        )
+        db.session.execute(sa.delete(cls).where(unread))
+
+    @classmethod
+    def mark_all_read(cls, user_id: int) -> None:
+        from app.models.user import User
+
+        marked = db.session.execute(
+            sa.update(cls).where(cls.user_id == user_id, sa.not_(cls.read)).values(read=True)
+        ).rowcount
+        # Less what was marked, not zero: one sent meanwhile by another request stays unread.
+        db.session.execute(
+            sa.update(User)
+            .where(User.id == user_id)
+            .values(unread_notifications=User.unread_notifications - marked)
+        )
