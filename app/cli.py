@@ -18,6 +18,8 @@ from app.models import (
     POST_MAX_LENGTH,
     USERNAME_MAX_LENGTH,
     Follow,
+    Notification,
+    NotificationKind,
     Post,
     User,
     recount,
@@ -33,6 +35,9 @@ SENTENCE_POOL_SIZE = 5_000
 # n ** -AUTHOR_SKEW times as much as the busiest. With 20,000 users the busiest writes 3% of
 # the posts, the median author 40% of the mean.
 AUTHOR_SKEW = 0.8
+# One post in ten answers an earlier one, most often a recent one, as conversations go; the
+# author answered is told, as a reply notifies.
+REPLY_SHARE = 0.1
 USERNAME_POOL_SIZE = 2_000
 USERNAME_SUFFIXES = 10_000  # names are a pool name plus a number below this
 # SQLite's page cache while seeding, in KiB (its default is 2 MiB): a follow index filled in
@@ -55,7 +60,8 @@ def seed_command(
     """Add demo users and posts (each user can log in with --password).
 
     Posts are spread over the last year, after any post already there, and inserted oldest
-    first, so their ids follow time as they do on a live site.
+    first, so their ids follow time as they do on a live site. One in ten answers an earlier
+    post of the same run, and notifies its author.
     """
     started = time.perf_counter()
     fake = Faker()
@@ -94,10 +100,22 @@ def seed_command(
         raise click.UsageError("There are no users to write the posts: add --users.")
     newest = db.session.scalar(sa.select(sa.func.max(Post.created_at)))
     since = max(now - HISTORY, newest) if newest else now - HISTORY
+    first_id = next_post_id()  # a reply names the post it answers before either exists
+    authors = post_authors(rng, posts, author_ids)
+    replies: list[tuple[int, int]] = []  # (reply, answered), as offsets from first_id
     insert_rows(
         Post,
-        ("body", "author_id", "created_at"),
-        new_posts(rng, posts, sentences, author_ids, since, now),
+        ("body", "author_id", "created_at", "reply_to_id"),
+        new_posts(rng, sentences, authors, since, now, first_id, replies),
+    )
+    insert_rows(
+        Notification,
+        ("user_id", "actor_id", "post_id", "kind", "created_at"),
+        (
+            (authors[answered], authors[reply], first_id + reply, NotificationKind.REPLY, now)
+            for reply, answered in replies
+            if authors[answered] != authors[reply]
+        ),
     )
 
     new_user_ids = author_ids[len(author_ids) - users :]  # inserted last: the highest ids
@@ -147,23 +165,47 @@ def new_users(
         yield username, skeleton, email, password_hash, about_me, joined, joined, last_seen
 
 
-def new_posts(
-    rng: random.Random,
-    count: int,
-    sentences: list[str],
-    author_ids: list[int],
-    since: datetime,
-    until: datetime,
-) -> Iterator[tuple]:
-    """``count`` posts oldest first, one in each equal slice of ``since`` to ``until``."""
+def next_post_id() -> int:
+    """The id the next post inserted gets, while nobody else writes posts: PostgreSQL's
+    sequence may be past the newest post (rolled back or deleted posts used ids up)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        sequence = connection.exec_driver_sql("SELECT pg_get_serial_sequence('post', 'id')")
+        last, called = connection.exec_driver_sql(
+            f"SELECT last_value, is_called FROM {sequence.scalar_one()}"
+        ).one()
+        return last + 1 if called else last
+    return (db.session.scalar(sa.select(sa.func.max(Post.id))) or 0) + 1
+
+
+def post_authors(rng: random.Random, count: int, author_ids: list[int]) -> list[int]:
+    """The author of each of ``count`` posts, some much busier than others (AUTHOR_SKEW)."""
     ranks = list(range(1, len(author_ids) + 1))
     rng.shuffle(ranks)  # how busy each author is, unrelated to when they joined
     weights = accumulate(rank**-AUTHOR_SKEW for rank in ranks)
-    authors = rng.choices(author_ids, cum_weights=list(weights), k=count)
-    step = (until - since) / max(count, 1)
+    return rng.choices(author_ids, cum_weights=list(weights), k=count)
+
+
+def new_posts(
+    rng: random.Random,
+    sentences: list[str],
+    authors: list[int],
+    since: datetime,
+    until: datetime,
+    first_id: int,
+    replies: list[tuple[int, int]],
+) -> Iterator[tuple]:
+    """A post by each of ``authors``, oldest first, one in each equal slice of ``since`` to
+    ``until``; each reply is added to ``replies`` as it is made."""
+    step = (until - since) / max(len(authors), 1)
     for n, author_id in enumerate(authors):
         body = " ".join(rng.choices(sentences, k=rng.randint(1, 4)))[:POST_MAX_LENGTH]
-        yield body, author_id, since + step * (n + rng.random())
+        reply_to_id = None
+        if n and rng.random() < REPLY_SHARE:
+            answered = max(0, n - 1 - int(rng.expovariate(1 / 1000)))  # mostly recent posts
+            replies.append((n, answered))
+            reply_to_id = first_id + answered
+        yield body, author_id, since + step * (n + rng.random()), reply_to_id
 
 
 def new_follows(

@@ -2,10 +2,19 @@ import re
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from app.avatars import AvatarSource
 from app.extensions import db
-from app.models import USERNAME_PATTERN, Follow, Post, SiteCount, User, username_skeleton
+from app.models import (
+    USERNAME_PATTERN,
+    Follow,
+    Notification,
+    Post,
+    SiteCount,
+    User,
+    username_skeleton,
+)
 
 
 def counts(app) -> tuple[int, int]:
@@ -70,6 +79,37 @@ def test_seed_inserts_posts_oldest_first_after_the_newest_post(app, make_user):
         assert len(times) == 403
         assert times == sorted(times)  # ids follow time, across runs too
         assert len(set(times)) == len(times)
+
+
+def test_seed_replies_answer_earlier_posts_of_the_run_and_notify_their_authors(app, make_user):
+    make_user("ann", posts=3)  # posts from before the run are never answered
+    result = app.test_cli_runner().invoke(
+        args=["seed", "--users", "10", "--posts", "300", "--random-seed", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        answered = so.aliased(Post)
+        pairs = db.session.execute(
+            sa.select(Post.id, Post.author_id, answered.id, answered.author_id).join(
+                answered, answered.id == Post.reply_to_id
+            )
+        ).all()
+        replies = db.session.scalar(sa.select(sa.func.count()).where(Post.reply_to_id.is_not(None)))
+        assert len(pairs) == replies > 10  # about one in ten, each answering a post that exists
+        assert all(3 < answered_id < reply_id for reply_id, _, answered_id, _ in pairs)
+        told = set(
+            db.session.execute(
+                sa.select(Notification.post_id, Notification.user_id, Notification.actor_id)
+            ).all()
+        )
+        assert told == {
+            (reply_id, answered_by, by)
+            for reply_id, by, _, answered_by in pairs
+            if by != answered_by
+        }
+        counted = db.session.scalar(sa.select(sa.func.sum(Post.replies_count)))
+        unread = db.session.scalar(sa.select(sa.func.sum(User.unread_notifications)))
+        assert (counted, unread) == (replies, len(told))
 
 
 def test_seed_gives_left_out_columns_their_defaults(app):
