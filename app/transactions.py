@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, request
+import sqlalchemy.orm as so
+from flask import Flask, abort, g, request
 
 from app.extensions import db
 
@@ -29,11 +30,26 @@ def without_transaction(view: View) -> View:
 
 def commit_unless_done_in_parallel() -> None:
     """Commit a change that a unique key allows once (a follow, a like): when a request in
-    parallel made the same change first, this one's is rolled back and theirs stands."""
+    parallel made the same change first, this one's is rolled back and theirs stands. When
+    a request in parallel deleted a row this one changes (the post liked, the account
+    followed), this one is rolled back and answered with a 404."""
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
+    except so.exc.StaleDataError:
+        db.session.rollback()
+        abort(404)
+
+
+def commit() -> None:
+    """Commit what this request changed. A page read without a transaction has nothing to
+    commit (each statement committed itself as it ran): it flushes, and keeps reading on its
+    autocommit connection, which a commit would give back to the pool."""
+    if g.get("reading_without_transaction"):
+        db.session.flush()
+    else:
+        db.session.commit()
 
 
 def start_reading_without_transaction(app: Flask) -> None:
@@ -43,6 +59,7 @@ def start_reading_without_transaction(app: Flask) -> None:
     if getattr(view, "without_transaction", False):
         # Only the connection's first procurement takes options: nothing may query before.
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        g.reading_without_transaction = True
 
 
 def init_app(app: Flask) -> None:

@@ -63,11 +63,15 @@ def test_a_post_to_a_read_page_keeps_its_transaction(app, make_user, isolation_l
     assert "AUTOCOMMIT" not in isolation_levels
 
 
-def test_the_visit_a_read_page_records_is_written(app, make_user, clock):
+def test_the_visit_a_read_page_records_is_written_without_a_transaction_too(
+    app, make_user, clock, isolation_levels
+):
     ann = make_user("ann")
     client = signed_in_client(app, ann)
     clock.advance(minutes=5)
+    isolation_levels.clear()
     assert client.get("/explore").status_code == 200
+    assert set(isolation_levels) == {"AUTOCOMMIT"}  # the page's reads after the visit too
     with app.app_context():
         last_seen = db.session.scalar(sa.select(User.last_seen).where(User.id == ann))
     assert last_seen == clock.now.replace(tzinfo=None)

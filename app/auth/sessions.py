@@ -3,8 +3,9 @@
 from flask import current_app, g, session
 from flask_login import current_user, login_user, logout_user
 
+from app import transactions
 from app.clients import client_address, client_device, record_security_event
-from app.extensions import db, login
+from app.extensions import login
 from app.models import SecurityEventKind, User, UserSession
 
 
@@ -64,7 +65,7 @@ def load_user(session_key: str) -> User | None:
         return None
     if user_session.has_expired():
         user_session.end()
-        db.session.commit()  # refused for good, whatever the rest of this request does
+        transactions.commit()  # refused for good, whatever the rest of this request does
         return None
     user = user_session.user
     user.current_session = user_session

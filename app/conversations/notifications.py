@@ -7,7 +7,7 @@ import sqlalchemy.orm as so
 from flask import abort, render_template
 from flask_login import current_user
 
-from app.extensions import db
+from app.extensions import ROW_ID_MAX, db
 from app.models import Notification, NotificationKind
 from app.pagination import Page, per_page, requested_page
 
@@ -33,7 +33,11 @@ def grouped(user_id: int) -> sa.Select:
         else_=Notification.id,
     )
     groups = (
-        sa.select(sa.func.max(Notification.id).label("newest"), sa.func.count().label("count"))
+        sa.select(
+            sa.func.max(Notification.id).label("newest"),
+            # People, not rows: a like taken back and given again after reading is one person.
+            sa.func.count(sa.distinct(Notification.actor_id)).label("count"),
+        )
         .where(Notification.user_id == user_id)
         .group_by(Notification.kind, Notification.read, group)
         .subquery()
@@ -50,6 +54,8 @@ def notifications_page() -> str:
     """The page of a reader's notifications; opening it marks them all read (the lines keep
     their unread mark this once)."""
     size, number = per_page(), requested_page()
+    if (number - 1) * size > ROW_ID_MAX:  # past any list there can be (and any OFFSET)
+        abort(404)
     stmt = grouped(current_user.id).offset((number - 1) * size).limit(size + 1)
     rows = db.session.execute(stmt).all()
     if number > 1 and not rows:

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.auth.confirmation import confirmed_required
@@ -29,9 +29,13 @@ def reply(post_id: int):
     form = reply_form()
     if not form.validate_on_submit():
         return render_thread(answered, form), 422
-    post, created = publish_once(
-        current_user, form.body.data, form.submission_key.data, reply_to=answered
-    )
+    try:
+        post, created = publish_once(
+            current_user, form.body.data, form.submission_key.data, reply_to=answered
+        )
+    except so.exc.StaleDataError:  # the post answered was deleted meanwhile
+        db.session.rollback()
+        abort(404)
     if created:
         flash("Your reply is live.", "success")
     else:

@@ -15,6 +15,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
+from app import transactions
 from app.auth.confirmation import confirmed_required
 from app.conversations.threads import post_or_404, render_thread
 from app.extensions import config_limit, db, limiter, login, moment
@@ -43,7 +44,7 @@ def record_visit():
     # Each at most once a minute, in one commit; none when neither moved.
     moved = [current_user.record_visit(), current_user.current_session.record_activity()]
     if any(moved):
-        db.session.commit()
+        transactions.commit()
 
 
 def poster() -> str:
@@ -125,9 +126,12 @@ def edit_post(post_id: int):
 @login_required
 def delete_post(post_id: int):
     post = own_post_or_403(post_id)
-    current_user.delete_post(post)
-    db.session.commit()
-    flash("Your post has been deleted.", "success")
+    if current_user.delete_post(post):
+        db.session.commit()
+        flash("Your post has been deleted.", "success")
+    else:
+        db.session.rollback()
+        flash("That post was already deleted.", "info")
     back = safe_next_path(request.form.get("next"))
     gone = {url_for("main.post", post_id=post_id), url_for("main.edit_post", post_id=post_id)}
     if back is None or urlsplit(back).path in gone:  # that page no longer exists

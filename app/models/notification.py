@@ -7,6 +7,8 @@ post into one line ("ann and 3 others liked your post").
 """
 
 import enum
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -68,15 +70,17 @@ class Notification(db.Model):
         """Take back the unread notifications of an action that was undone: ``about`` names
         the recipient (``user_id``) or the post (``post_id``), or both.
 
-        Read first, changed after: the rows and counts change when the transaction flushes,
-        where every writer's changes lock users before posts (see app.models.user).
+        The recipients are locked first (see lock_users), so a reader marking everything read
+        meanwhile either goes first (and nothing unread is left to take back) or waits.
         """
-        conditions = [cls.actor_id == actor.id, cls.kind == kind, sa.not_(cls.read)]
-        conditions += [getattr(cls, column) == value for column, value in about.items()]
-        stmt = sa.select(cls).where(*conditions).options(so.joinedload(cls.user))
-        for notification in db.session.scalars(stmt):
-            add_to_count(notification.user, "unread_notifications", -1)
-            db.session.delete(notification)
+        from app.models.user import User
+
+        unread = [cls.actor_id == actor.id, cls.kind == kind, sa.not_(cls.read)]
+        unread += [getattr(cls, column) == value for column, value in about.items()]
+        lock_users(db.session.scalars(sa.select(cls.user_id).where(*unread)))
+        taken_back = db.session.scalars(sa.delete(cls).where(*unread).returning(cls.user_id))
+        for user_id, count in Counter(taken_back).items():
+            add_to_count(db.session.get(User, user_id), "unread_notifications", -count)
 
     @classmethod
     def delete_unread(cls, condition: sa.ColumnElement[bool]) -> None:
@@ -103,6 +107,7 @@ class Notification(db.Model):
     def mark_all_read(cls, user_id: int) -> None:
         from app.models.user import User
 
+        lock_users([user_id])  # before the rows, as every writer of unread counts does
         marked = db.session.execute(
             sa.update(cls).where(cls.user_id == user_id, sa.not_(cls.read)).values(read=True)
         ).rowcount
@@ -112,3 +117,18 @@ class Notification(db.Model):
             .where(User.id == user_id)
             .values(unread_notifications=User.unread_notifications - marked)
         )
+
+
+def lock_users(ids: Iterable[int]) -> None:
+    """Lock these users' rows, in order of id, until the transaction ends.
+
+    Whatever changes a user's unread count and its notifications locks the user first: two
+    requests then queue on the user rather than each hold what the other waits for.
+    (SQLite has one writer at a time and no FOR UPDATE; the statement is a plain read there.)
+    """
+    from app.models.user import User
+
+    ids = sorted(set(ids))
+    if ids:
+        stmt = sa.select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
+        db.session.execute(stmt).all()

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models.clock import utcnow
 from app.models.counters import SiteCount, add_to_count
 from app.models.follow import Follow
-from app.models.notification import Notification, NotificationKind
+from app.models.notification import Notification, NotificationKind, lock_users
 from app.models.post import Mention, Post, PostLike
 from app.models.session import UserSession
 from app.models.types import stored_as_text
@@ -383,12 +383,15 @@ class User(UserMixin, db.Model):
         return True
 
     def unfollow(self, user: "User") -> bool:
-        """Stop following ``user``; False if not following."""
-        follow = db.session.get(Follow, (self.id, user.id))
-        if follow is None:
+        """Stop following ``user``; False if not following (a second unfollow sent at the same
+        time finds the first one's delete, and changes no count)."""
+        lock_users([self.id, user.id])
+        unfollowed = sa.delete(Follow).where(
+            Follow.follower_id == self.id, Follow.followed_id == user.id
+        )
+        if db.session.execute(unfollowed).rowcount != 1:
             return False
         Notification.withdraw(self, NotificationKind.FOLLOW, user_id=user.id)
-        db.session.delete(follow)
         add_to_count(self, "following_count", -1)
         add_to_count(user, "followers_count", -1)
         return True
@@ -456,6 +459,8 @@ class User(UserMixin, db.Model):
         with db.session.no_autoflush:
             before = set(db.session.scalars(sa.select(Mention.user_id).where(Mention.post == post)))
             after = {user.id: user for user in self.mentioned_in(body)}
+            lock_users(before | after.keys())
+            answered = db.session.get(Post, post.reply_to_id) if post.reply_to_id else None
             for user_id in before - after.keys():
                 Notification.withdraw(
                     self, NotificationKind.MENTION, post_id=post.id, user_id=user_id
@@ -463,7 +468,8 @@ class User(UserMixin, db.Model):
                 db.session.delete(db.session.get(Mention, (post.id, user_id)))
             for user_id in after.keys() - before:
                 db.session.add(Mention(post_id=post.id, user_id=user_id))
-                Notification.send(after[user_id], self, NotificationKind.MENTION, post)
+                if answered is None or answered.author_id != user_id:  # told of the reply
+                    Notification.send(after[user_id], self, NotificationKind.MENTION, post)
             post.edit(body)
 
     def mentioned_in(self, body: str) -> list["User"]:
@@ -483,27 +489,38 @@ class User(UserMixin, db.Model):
             sa.select(Post).where(Post.author_id == self.id, Post.submission_key == submission_key)
         )
 
-    def delete_post(self, post: "Post") -> None:
+    def delete_post(self, post: "Post") -> bool:
         """Delete the post: its replies stay (their thread shows it was deleted), and the
-        unread notifications about it go with it."""
+        unread notifications about it go with it. False when a request in parallel deleted it
+        first: the caller rolls back, undoing the site count taken here."""
         if post.author_id != self.id:
             raise ValueError("Only the author can delete a post.")
         with db.session.no_autoflush:
             SiteCount.add(SiteCount.POSTS, -1)  # first, as every writer does (see SiteCount)
+            # Every deleter of a post queues on the site count: once it is held, the post is
+            # either still there or gone for good.
+            if db.session.scalar(sa.select(Post.id).where(Post.id == post.id)) is None:
+                return False
+            unread = sa.and_(Notification.post_id == post.id, sa.not_(Notification.read))
+            lock_users(
+                [self.id, *db.session.scalars(sa.select(Notification.user_id).where(unread))]
+            )
+            counts = dict(
+                db.session.execute(
+                    sa.select(Notification.user_id, sa.func.count())
+                    .where(unread)
+                    .group_by(Notification.user_id)
+                ).all()
+            )
+            for recipient in db.session.scalars(sa.select(User).where(User.id.in_(counts))):
+                add_to_count(recipient, "unread_notifications", -counts[recipient.id])
             if post.reply_to_id is not None:
                 answered = db.session.get(Post, post.reply_to_id)
                 if answered is not None:
                     add_to_count(answered, "replies_count", -1)
-            unread = (
-                sa.select(Notification.user_id, sa.func.count())
-                .where(Notification.post_id == post.id, sa.not_(Notification.read))
-                .group_by(Notification.user_id)
-            )
-            counts = dict(db.session.execute(unread).all())
-            for recipient in db.session.scalars(sa.select(User).where(User.id.in_(counts))):
-                add_to_count(recipient, "unread_notifications", -counts[recipient.id])
             db.session.delete(post)  # its notifications, likes and mentions by ON DELETE CASCADE
             add_to_count(self, "posts_count", -1)
+        return True
 
     # Likes -------------------------------------------------------------------------------
 
@@ -520,12 +537,15 @@ class User(UserMixin, db.Model):
         return True
 
     def unlike(self, post: "Post") -> bool:
-        """Stop liking ``post``; False if not liked."""
-        like = db.session.get(PostLike, (self.id, post.id))
-        if like is None:
+        """Stop liking ``post``; False if not liked (a second unlike sent at the same time
+        finds the first one's delete, and changes no count). ``post.author`` must be loaded."""
+        lock_users([post.author_id])
+        unliked = sa.delete(PostLike).where(
+            PostLike.user_id == self.id, PostLike.post_id == post.id
+        )
+        if db.session.execute(unliked).rowcount != 1:
             return False
         Notification.withdraw(self, NotificationKind.LIKE, post_id=post.id)
-        db.session.delete(like)
         add_to_count(post, "likes_count", -1)
         return True
 
