@@ -62,6 +62,7 @@ class Context:
     reader_last_page: int
     prolific: str
     explore_last_page: int
+    thread_post: int | None  # a reply with replies of its own: both sides of a thread
     page_2000_link: str | None = None  # the rel="next" link of explore page 1,999
     etag: str | None = None  # the hover card's, from its first answer
     notes: list[str] = field(default_factory=list)
@@ -81,6 +82,7 @@ class Page:
 
 FEED = {"floor": "join", "max_ratio": 3.0, "max_statements": 4}
 HOVER = {"floor": "template", "max_ratio": 1.5, "max_statements": 3}
+CONVERSATION = {"floor": "join", "max_ratio": 3.0, "max_statements": 5}
 
 PAGES = [
     Page("home p1", lambda c: "/", **FEED),
@@ -104,6 +106,12 @@ PAGES = [
         **HOVER,
     ),
     Page("following list (reader)", lambda c: f"/user/{c.reader}/following", **FEED),
+    Page(
+        "thread (a reply with replies)",
+        lambda c: f"/post/{c.thread_post}" if c.thread_post else None,
+        **CONVERSATION,
+    ),
+    Page("notifications (reader)", lambda c: "/notifications", **CONVERSATION),
 ]
 
 FLOORS = {
@@ -218,13 +226,22 @@ def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
             raise SystemExit(f"No user follows {FOLLOWS} people: is the dataset seeded?")
         prolific = db.session.scalar(sa.select(User).order_by(User.posts_count.desc()).limit(1))
         posts = db.session.scalar(sa.select(sa.func.count()).select_from(Post))
+        thread_post = db.session.scalar(
+            sa.select(Post.id)
+            .where(Post.reply_to_id.is_not(None))
+            .order_by(Post.replies_count.desc(), Post.id)
+            .limit(1)
+        )
         per_page = app.config["POSTS_PER_PAGE"]
         context = Context(
             reader=reader.username,
             reader_last_page=max(1, math.ceil(reader.posts_count / per_page)),
             prolific=prolific.username,
             explore_last_page=max(1, math.ceil(posts / per_page)),
+            thread_post=thread_post,
         )
+        if thread_post is None:
+            context.notes.append("no post in the dataset is a reply: the thread is skipped.")
         # A real session row, as a sign-in makes (the client's cookie carries its key).
         session = UserSession.start(reader, remembered=False, ip_address=None, device=None)
         db.session.commit()
