@@ -327,7 +327,7 @@ def test_post_header_targets_are_at_least_24_px_on_a_phone(phone, make_user, bro
     make_user("al", posts=1)  # a short name makes the narrowest link
     register(phone, "ann")
     phone.get_by_label("Say something").fill("Mine")
-    phone.get_by_role("button", name="Post").click()
+    phone.get_by_role("button", name="Post", exact=True).click()
     phone.goto("/explore")
     targets = phone.locator(".post header a, .post header button")
     assert targets.count() == 6  # two names, two times, Edit and Delete
@@ -350,7 +350,7 @@ def test_no_fades_for_readers_who_ask_for_reduced_motion(browser, server, moment
         register(page, "ann")
         seen = transitions(page, ".alert")  # the welcome message, dismissible
         page.get_by_label("Say something").fill("Mine")
-        page.get_by_role("button", name="Post").click()
+        page.get_by_role("button", name="Post", exact=True).click()
         page.goto("/explore")
         page.locator("article a.user_popup").last.focus()  # bob's hover card
         expect(page.locator(".popover.show")).to_be_visible()

@@ -96,7 +96,7 @@ def test_1_register_confirm_post_log_out_and_log_in_with_remember_me(page, conte
     expect(page.get_by_text("Welcome to Microblog, Ann!")).to_be_visible()
     signed_in_as(page, "Ann")
     page.get_by_label("Say something").fill("Confirmed and posting")
-    page.get_by_role("button", name="Post").click()
+    page.get_by_role("button", name="Post", exact=True).click()
     expect(page.get_by_text("Your post is live.")).to_be_visible()
     log_out(page)
     expect(page.locator("nav")).not_to_contain_text("Signed in as")
@@ -112,7 +112,7 @@ def test_2_posts_appear_on_top_with_relative_times(page, screenshot):
     register(page, "ann")
     for text in ("First post", "Second post", "Third post"):
         page.get_by_label("Say something").fill(text)
-        page.get_by_role("button", name="Post").click()
+        page.get_by_role("button", name="Post", exact=True).click()
         expect(page.get_by_text("Your post is live.")).to_be_visible()
         first = page.locator("article.post").first
         expect(first.locator(".post-body")).to_have_text(text)
@@ -224,7 +224,7 @@ def test_5_hostile_text_is_shown_as_text_everywhere(page, screenshot):
     expect(page.get_by_label("Username")).to_have_value(XSS)  # echoed back as text
     register(page, "mallory")
     page.get_by_label("Say something").fill(XSS)
-    page.get_by_role("button", name="Post").click()
+    page.get_by_role("button", name="Post", exact=True).click()
     page.goto("/settings/profile")
     page.get_by_label("About me").fill(XSS)
     page.get_by_role("button", name="Save").click()
@@ -384,7 +384,7 @@ def test_12_a_post_form_sent_twice_makes_one_post(page, screenshot):
         route.fulfill(response=route.fetch(max_redirects=0))
 
     page.route("**/", send_posts_twice)
-    page.get_by_role("button", name="Post").click()
+    page.get_by_role("button", name="Post", exact=True).click()
     expect(page.get_by_text("You already posted this.")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/post/\d+$"))
     page.unroute("**/")
@@ -419,7 +419,7 @@ def test_13_an_unconfirmed_account_reads_asks_for_a_new_link_and_then_acts(
     expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="Confirm your email")).to_have_count(0)
     page.get_by_label("Say something").fill("Here at last")
-    page.get_by_role("button", name="Post").click()
+    page.get_by_role("button", name="Post", exact=True).click()
     expect(page.get_by_text("Your post is live.")).to_be_visible()
 
 
@@ -562,7 +562,7 @@ def test_19_notifications_arrive_and_the_badge_clears(page, make_user, screensho
     page.locator("section[aria-label=Profile]").get_by_role("button", name="Follow").click()
     page.goto("/")
     page.get_by_label("Say something").fill("Say hello to @bob")
-    page.get_by_role("button", name="Post").click()
+    page.get_by_role("button", name="Post", exact=True).click()
     expect(page.get_by_text("Your post is live.")).to_be_visible()
     mention = page.locator("article", has_text="Say hello").locator(".post-body a.user_popup")
     expect(mention).to_have_attribute("href", "/user/bob")
