@@ -17,7 +17,7 @@ import threading
 from collections.abc import Hashable
 
 from cachetools import LRUCache, cached
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
@@ -99,10 +99,17 @@ def post_card(post: Post, viewer_id: int | None = None, heading_level: int = 2) 
     html = current_app.extensions["post_cards"](post, role, heading_level)
     if role == Role.VISITOR:
         return html
-    here = request.full_path if request.query_string else request.path
-    return Markup(
-        html.replace(CSRF_TOKEN_MARK, escape(generate_csrf())).replace(RETURN_TO_MARK, escape(here))
-    )
+    token, here = marks_for_this_request()
+    return Markup(html.replace(CSRF_TOKEN_MARK, token).replace(RETURN_TO_MARK, here))
+
+
+def marks_for_this_request() -> tuple[Markup, Markup]:
+    """The reader's form token and this page's address, escaped: worked out once a page."""
+    marks = g.get("post_card_marks")
+    if marks is None:
+        here = request.full_path if request.query_string else request.path
+        marks = g.post_card_marks = (escape(generate_csrf()), escape(here))
+    return marks
 
 
 def init_app(app: Flask) -> None:
