@@ -107,13 +107,28 @@
     later(link, () => hide(link), HIDE_DELAY_MS);
   }
 
-  document.querySelectorAll("a.user_popup[data-popup-url]").forEach((link) => {
-    link.addEventListener("mouseenter", () => enter(link, SHOW_DELAY_MS));
-    link.addEventListener("mouseleave", () => leave(link));
-    link.addEventListener("focus", () => enter(link, 0));
-    link.addEventListener("blur", (event) => {
-      if (!tipOf(link)?.contains(event.relatedTarget)) hide(link);
-    });
+  // Listened for on the document, so links in posts put on the page later (live.js) work too.
+  // Not links inside a card: a card does not open another.
+  function popupLink(node) {
+    const link = node instanceof Element ? node.closest("a.user_popup[data-popup-url]") : null;
+    return link && !link.closest(".popover") ? link : null;
+  }
+
+  document.addEventListener("mouseover", (event) => {
+    const link = popupLink(event.target);
+    if (link && !link.contains(event.relatedTarget)) enter(link, SHOW_DELAY_MS);
+  });
+  document.addEventListener("mouseout", (event) => {
+    const link = popupLink(event.target);
+    if (link && !link.contains(event.relatedTarget)) leave(link);
+  });
+  document.addEventListener("focusin", (event) => {
+    const link = popupLink(event.target);
+    if (link) enter(link, 0);
+  });
+  document.addEventListener("focusout", (event) => {
+    const link = popupLink(event.target);
+    if (link && !tipOf(link)?.contains(event.relatedTarget)) hide(link);
   });
 
   // Every Follow button and follower count of that user on the page tells the new state.
