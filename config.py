@@ -78,6 +78,8 @@ class Config:
     # None: built from the URL and the DATABASE_* variables when the app starts (init_app).
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] | None = None
     POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 10)
+    # How often an open page asks for new posts and notifications; 0 turns live updates off.
+    LIVE_CHECK_SECONDS = env_int("LIVE_CHECK_SECONDS", 15)
     # Whether users may choose Gravatar for their avatar (everyone else's is drawn by the app).
     # Off: no choice offered, every avatar drawn here, and no Gravatar origin in the CSP.
     GRAVATAR_ENABLED = env_flag("GRAVATAR_ENABLED", default=True)
@@ -199,6 +201,8 @@ class Config:
             config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"])
         if app.config["POSTS_PER_PAGE"] < 1:
             raise RuntimeError("POSTS_PER_PAGE must be at least 1.")
+        if app.config["LIVE_CHECK_SECONDS"] < 0:
+            raise RuntimeError("LIVE_CHECK_SECONDS must be 0 (off) or more.")
         for name in ("SESSION_IDLE_TIMEOUT", "REMEMBER_IDLE_TIMEOUT"):
             # Activity is written once a minute: a shorter idle limit would end busy sessions.
             if config[name] < MIN_IDLE_TIMEOUT:

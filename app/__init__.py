@@ -29,6 +29,7 @@ from app.extensions import (
     moment,
 )
 from app.health import bp as health_bp
+from app.live import bp as live_bp
 from app.main import bp as main_bp
 from app.profile import bp as profile_bp
 from app.settings import bp as settings_bp
@@ -64,7 +65,16 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     for extension in extensions:
         extension.init_app(app)
     migrate.init_app(app, db)
-    blueprints = (errors_bp, auth_bp, main_bp, profile_bp, conversations_bp, settings_bp, health_bp)
+    blueprints = (
+        errors_bp,
+        auth_bp,
+        main_bp,
+        profile_bp,
+        conversations_bp,
+        live_bp,
+        settings_bp,
+        health_bp,
+    )
     for blueprint in blueprints:  # each sets its own paths
         app.register_blueprint(blueprint)
     app.cli.add_command(seed_command)

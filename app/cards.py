@@ -107,9 +107,17 @@ def marks_for_this_request() -> tuple[Markup, Markup]:
     """The reader's form token and this page's address, escaped: worked out once a page."""
     marks = g.get("post_card_marks")
     if marks is None:
-        here = request.full_path if request.query_string else request.path
+        here = g.get("post_card_page") or (
+            request.full_path if request.query_string else request.path
+        )
         marks = g.post_card_marks = (escape(generate_csrf()), escape(here))
     return marks
+
+
+def set_page_path(path: str) -> None:
+    """Cards drawn for another page (new posts a script puts on it) send their readers back
+    to ``path`` after a form, not to this request's address."""
+    g.post_card_page = path
 
 
 def init_app(app: Flask) -> None:

@@ -50,6 +50,12 @@ def renew_csrf_token() -> None:
     g.pop(field_name, None)
 
 
+def session_key_in_cookie() -> str | None:
+    """The key of the session this browser's cookie names, if any, unchecked and without
+    loading anyone (Flask-Login keeps it as the "user id"): see UserSession.read_if_live."""
+    return session.get("_user_id")
+
+
 def signed_in_user() -> str:
     """The rate-limit key of the signed-in user, for limits that follow an account, not an
     address."""

@@ -21,6 +21,7 @@ from app.conversations.threads import post_or_404, render_thread
 from app.extensions import config_limit, db, limiter, login, moment
 from app.forms import NewPostForm, PostForm
 from app.health.routes import PROBE_ENDPOINTS
+from app.live.routes import BACKGROUND_ENDPOINTS
 from app.models import Post, every_post, timeline_of
 from app.pagination import paginate_posts
 from app.posting import publish_once
@@ -37,7 +38,7 @@ ASSET_ENDPOINTS = {"static", "bootstrap.static", "main.moment_js", "profile.iden
 
 @bp.before_app_request
 def record_visit():
-    if request.endpoint in ASSET_ENDPOINTS or request.endpoint in PROBE_ENDPOINTS:
+    if request.endpoint in ASSET_ENDPOINTS | PROBE_ENDPOINTS | BACKGROUND_ENDPOINTS:
         return
     if not current_user.is_authenticated:
         return

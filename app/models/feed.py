@@ -70,6 +70,17 @@ class Feed:
     def count(self) -> sa.Select[tuple[int]]:
         return sa.select(self.total)
 
+    @functools.cache  # noqa: B019 (as page)
+    def newer_count(self, cap: int) -> sa.ScalarSelect[int]:
+        """How many posts are newer than post ``cursor`` (bound), counted no further than
+        ``cap``: a walk up an index from the cursor, as short as what is new."""
+        newer = sa.select(sa.literal_column("1")).where(
+            Post.id > sa.bindparam("cursor", type_=sa.Integer)
+        )
+        if self.condition is not None:
+            newer = newer.where(self.condition)
+        return sa.select(sa.func.count()).select_from(newer.limit(cap).subquery()).scalar_subquery()
+
 
 @dataclass(frozen=True)
 class ChosenFeed:
@@ -88,18 +99,20 @@ class ChosenFeed:
         """One page's posts, newest first, and the feed's total: ``known_total`` when given,
         else read by the same statement (on PostgreSQL each statement is a round trip of its
         own). A page without posts has a total of 0, whatever the stored count says."""
-        counted = known_total is None
-        if counted and self.feed.total is None:
+        if known_total is not None:
+            return self.posts(start, **bounds), known_total
+        if self.feed.total is None:
             raise ValueError("This feed keeps no count: give its total.")
-        params = self.values | bounds
-        if not counted:
-            return list(db.session.scalars(self.feed.page(start, False), params)), known_total
-        rows = db.session.execute(self.feed.page(start, True), params).all()
+        rows = db.session.execute(self.feed.page(start, True), self.values | bounds).all()
         if not rows:
             return [], 0
         if (total := rows[0][1]) is None:
             raise LookupError("The feed's stored count is missing.")
         return [post for post, _ in rows], total
+
+    def posts(self, start: str, **bounds: int) -> list[Post]:
+        """One page's posts, newest first, without the total."""
+        return list(db.session.scalars(self.feed.page(start, False), self.values | bounds))
 
     def total(self) -> int:
         total = db.session.execute(self.feed.count, self.values).scalar()
@@ -152,26 +165,42 @@ def author_feed() -> Feed:
     return Feed(condition=Post.author_id == sa.bindparam("author_id", type_=sa.Integer))
 
 
-@functools.cache
-def timeline_feed() -> Feed:
-    from app.models.user import User
+def timeline_authors(reader: sa.ColumnElement[int]) -> sa.CompoundSelect:
+    """The authors on ``reader``'s timeline: the reader and everyone they follow."""
+    return sa.union_all(
+        sa.select(Follow.followed_id).where(Follow.follower_id == reader),
+        sa.select(reader),
+    )
 
+
+def timeline_condition(reader: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+    """Whether a post is on ``reader``'s timeline (a bound parameter, or any expression of
+    the reader's id)."""
     # One list of authors rather than "author is the reader OR author in followed": both
     # databases then read each author's newest posts from (author_id, id), a cost bounded by
     # what those authors wrote, where an OR has SQLite merge two lookups and PostgreSQL walk
     # every post until it finds a page of theirs (the whole table, for quiet follows).
+    return Post.author_id.in_(timeline_authors(reader))
+
+
+@functools.cache
+def timeline_feed() -> Feed:
+    from app.models.user import User
+
     reader = sa.bindparam("reader_id", type_=sa.Integer)
-    authors = sa.union_all(
-        sa.select(Follow.followed_id).where(Follow.follower_id == reader),
-        sa.select(reader),
-    )
     total = (
         sa.select(sa.func.coalesce(sa.func.sum(User.posts_count), 0))
-        .where(User.id.in_(authors))
+        .where(User.id.in_(timeline_authors(reader)))
         .correlate(None)  # read on its own, whatever statement it is part of
         .scalar_subquery()
     )
-    return Feed(condition=Post.author_id.in_(authors), total=total)
+    return Feed(condition=timeline_condition(reader), total=total)
+
+
+@functools.cache
+def replies_feed() -> Feed:
+    """A post's replies; the post's stored count is at hand, so no total query."""
+    return Feed(condition=Post.reply_to_id == sa.bindparam("post_id", type_=sa.Integer))
 
 
 def every_post() -> ChosenFeed:

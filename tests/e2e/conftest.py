@@ -35,6 +35,7 @@ MOMENT_PACKAGE = f"moment@{default_moment_version}"
 
 class BrowserTestConfig(TestingConfig):
     WTF_CSRF_ENABLED = True  # forms as users get them
+    LIVE_CHECK_SECONDS = 1  # what arrives shows within a test's patience
 
 
 @pytest.fixture(scope="session")

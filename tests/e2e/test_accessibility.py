@@ -67,6 +67,16 @@ def open_phone_menu(page: Page) -> None:
         expect(page.locator("#navbar-links.show")).to_be_visible()
 
 
+def new_post_waiting(page: Page) -> None:
+    """A post written in another tab: the open page offers to show it."""
+    other = page.context.new_page()
+    other.goto("/")
+    other.get_by_label("Say something").fill("Written in another tab")
+    other.get_by_role("button", name="Post", exact=True).click()
+    other.close()
+    expect(page.get_by_role("button", name="Show 1 new post")).to_be_visible()
+
+
 def send_empty_form(page: Page) -> None:
     """Send the page's form with its text fields emptied, past the browser's own checks."""
     form = page.locator("main form.form")
@@ -98,6 +108,7 @@ SCREENS = [
     Screen("explore", "/explore"),
     Screen("explore, hover card open", "/explore", then=open_hover_card),
     Screen("explore, a middle page", "/explore?page=4"),  # the pager, with a gap in it
+    Screen("explore, a new post waiting", "/explore", (MEMBER,), new_post_waiting),
     Screen("profile", "/user/bob"),
     Screen("own profile", "/user/ann", (MEMBER,)),
     Screen("own profile, delete dialog open", "/user/ann", (MEMBER,), open_delete_dialog),

@@ -585,3 +585,124 @@ def test_19_notifications_arrive_and_the_badge_clears(page, make_user, screensho
     screenshot(page, "19-notifications")
     page.reload()
     expect(page.get_by_text("New", exact=True)).to_have_count(0)
+
+
+def test_20_new_posts_and_notifications_arrive_without_a_reload(
+    page, browser, server, moment_js, make_user, screenshot
+):
+    make_user("ann", about_me="Ann posts from the hills.", posts=1)
+    make_user("bob", posts=1)
+    log_in(page, "bob")
+    page.goto("/user/ann")
+    page.locator("section[aria-label=Profile]").get_by_role("button", name="Follow").click()
+    page.goto("/")
+    page.evaluate("window.notReloaded = true")
+    top = page.locator("article").first
+    top_before = top.bounding_box()
+
+    # The tutorial's second window: ann, in a browser of her own, posts.
+    ann_context = new_context(browser, server, moment_js)
+    try:
+        ann = ann_context.new_page()
+        log_in(ann, "ann")
+        ann.get_by_label("Say something").fill("Fresh from the hills")
+        ann.get_by_role("button", name="Post", exact=True).click()
+        expect(ann.get_by_text("Your post is live.")).to_be_visible()
+
+        show = page.get_by_role("button", name="Show 1 new post")
+        expect(show).to_be_visible()  # within the check interval (1 s here)
+        expect(page.locator(".live-updates")).to_have_attribute("aria-live", "polite")
+        assert top.bounding_box() == top_before, "the button moved what the reader was reading"
+        screenshot(page, "20-new-post-waiting")
+
+        page.locator("body").focus()
+        tab_to(page, show)  # the keyboard reaches it
+        page.keyboard.press("Enter")
+        fresh = page.locator("article", has_text="Fresh from the hills")
+        expect(fresh).to_be_focused()  # the reader goes on from the new post
+        expect(page.locator("article").first).to_have_id(fresh.get_attribute("id"))
+        expect(show).to_have_count(0)
+        expect(fresh.locator("time")).to_have_text(RELATIVE_TIME)  # rendered by moment.js
+        expect(fresh.get_by_role("button", name=re.compile("^Like"))).to_be_visible()
+
+        fresh.locator("a.user_popup").first.hover()  # its hover card works like any other
+        card = page.locator(".popover")
+        expect(card).to_contain_text("Ann posts from the hills.")
+        screenshot(page, "20-new-post-shown")
+        page.mouse.move(5, 5)
+        expect(card).to_be_hidden()
+
+        # ann likes bob's post: bob's badge comes by itself.
+        badge = page.locator("nav .notifications-badge")
+        expect(badge).to_have_count(0)
+        ann.goto("/user/bob")
+        ann.locator("article", has_text="Post 0 by bob").get_by_role("button", name="Like").click()
+        expect(badge).to_have_text("1 unread")
+        notifications = page.locator("nav").get_by_role("link", name="Notifications 1 unread")
+        expect(notifications).to_be_visible()
+        assert page.evaluate("window.notReloaded"), "the page was reloaded"
+    finally:
+        ann_context.close()
+
+
+def tab_is(page: Page, visibility: str) -> None:
+    """As if the reader switched to another tab ("hidden") and back ("visible")."""
+    page.evaluate(
+        """visibility => {
+          const value = { value: visibility, configurable: true };
+          Object.defineProperty(document, "visibilityState", value);
+          document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        visibility,
+    )
+
+
+def test_21_replies_arrive_at_the_end_of_a_thread_and_checks_pause_and_back_off(
+    page, make_user, screenshot
+):
+    make_user("ann", posts=1)
+    log_in(page, "ann")
+    page.goto("/explore")
+    page.locator("article").first.locator("a.text-body-secondary").first.click()  # the thread
+    expect(page.get_by_role("heading", name="0 replies")).to_be_visible()
+    thread = page.url
+    page.evaluate("window.notReloaded = true")
+
+    def reply(body: str) -> None:
+        other = page.context.new_page()  # another tab
+        other.goto(thread)
+        other.get_by_label("Your reply").fill(body)
+        other.get_by_role("button", name="Reply", exact=True).click()
+        expect(other.get_by_text("Your reply is live.")).to_be_visible()
+        other.close()
+
+    # A hidden tab asks nothing, and catches up as soon as it is shown.
+    checks: list[str] = []
+    page.on("request", lambda request: "/live/check" in request.url and checks.append(request.url))
+    tab_is(page, "hidden")
+    page.wait_for_timeout(1500)  # the check that was due
+    checks.clear()
+    reply("A reply written while the tab was hidden")
+    page.wait_for_timeout(2500)
+    assert checks == [], "a hidden tab went on checking"
+    tab_is(page, "visible")
+    show = page.get_by_role("button", name="Show 1 new post")
+    expect(show).to_be_visible(timeout=1000)  # at once, not after an interval
+    show.click()
+    new_reply = page.locator("#replies article", has_text="while the tab was hidden")
+    expect(new_reply).to_be_visible()
+    expect(page.get_by_role("heading", name="1 reply", exact=True)).to_be_visible()
+    screenshot(page, "21-reply-shown")
+    checks.clear()
+    page.wait_for_timeout(3500)
+    assert len(checks) <= 4, f"{len(checks)} checks in 3.5 s at one a second"
+
+    # The server fails: the checks space out, then resume by themselves.
+    page.route("**/live/check**", lambda route: route.fulfill(status=503, body="down"))
+    checks.clear()
+    page.wait_for_timeout(8000)  # at 1 s: checks at about 1, 2, 4 and 8 s after the first
+    assert 2 <= len(checks) <= 4, f"{len(checks)} checks in 8 s while failing"
+    page.unroute("**/live/check**")
+    reply("A reply after the outage")
+    expect(page.get_by_role("button", name="Show 1 new post")).to_be_visible(timeout=20_000)
+    assert page.evaluate("window.notReloaded"), "the page was reloaded"

@@ -1,0 +1,3 @@
+from app.live.routes import bp
+
+__all__ = ["bp"]

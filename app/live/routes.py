@@ -1,0 +1,114 @@
+"""Live updates: an open page asks, every few seconds while it is visible, whether its feed
+has new posts and how many notifications are unread, then fetches the new posts' cards when
+the reader asks for them. Polling, not a held connection: see the README's "Live updates"."""
+
+from flask import Blueprint, jsonify, render_template, request
+from flask_login import current_user
+
+from app import cards
+from app.auth.sessions import session_key_in_cookie
+from app.extensions import ROW_ID_MAX, db
+from app.live.feeds import MAX_COUNTED, LiveFeed, counted_with_session
+from app.models import UserSession
+from app.models.feed import NEWER_THAN_CURSOR
+from app.pagination import per_page
+from app.transactions import without_transaction
+
+bp = Blueprint("live", __name__, url_prefix="/live")
+
+# Asked by a script on its own, not by the reader: not a visit (app/main/routes.py), so an
+# open tab does not keep its session from ending when idle.
+BACKGROUND_ENDPOINTS = {"live.check"}
+
+
+class BadRequest(Exception):
+    """A feed or cursor that no page gives: the answer is a 400 saying which."""
+
+
+def requested_feed() -> LiveFeed | None:
+    """The ``feed`` argument; None when there is none (the notification count alone)."""
+    name = request.args.get("feed")
+    if name is None:
+        return None
+    feed = LiveFeed.named(name)
+    if feed is None:
+        raise BadRequest("feed must be home, explore, user:<id> or replies:<id>.")
+    return feed
+
+
+def requested_cursor() -> int:
+    """``after``: the id of the newest post the page shows (0 when it shows none)."""
+    after = request.args.get("after", "")
+    if not after.isascii() or not after.isdigit() or int(after) > ROW_ID_MAX:
+        raise BadRequest("after must be the id of the newest post on the page, or 0.")
+    return int(after)
+
+
+@bp.errorhandler(BadRequest)
+def bad_request(error: BadRequest):
+    return jsonify(error=str(error)), 400
+
+
+def unauthorized():
+    return jsonify(error="Sign in to follow this."), 401
+
+
+@bp.get("/check")
+@without_transaction
+def check():
+    """What is new: ``{"new_posts": n, "more": bool, "unread_notifications": m}`` (the last
+    for a signed-in reader), with an ETag, so an unchanged answer is a 304 with no body."""
+    feed = requested_feed()
+    params = {} if feed is None else feed.values() | {"cursor": requested_cursor()}
+    unread, new_posts = what_is_new(feed, params)
+    answer: dict[str, object] = {}
+    if unread is not None:
+        answer["unread_notifications"] = unread
+    elif feed is None:
+        return unauthorized()
+    if new_posts is not None:
+        answer |= {"new_posts": min(new_posts, MAX_COUNTED), "more": new_posts > MAX_COUNTED}
+    response = jsonify(answer)
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def what_is_new(feed: LiveFeed | None, params: dict[str, int]) -> tuple[int | None, int | None]:
+    """The reader's unread notifications (None for a visitor) and the feed's new posts (None
+    without a feed).
+
+    A page checks every few seconds for as long as it is open, so for a signed-in reader one
+    statement both checks the session and counts, and no user is loaded (Flask-Login would
+    read the whole user and session first, in a statement of its own)."""
+    reader_id = unread = None
+    if (key := session_key_in_cookie()) is not None:
+        stmt = counted_with_session(feed.kind if feed else None)
+        if (row := UserSession.read_if_live(key, stmt, params)) is not None:
+            return row.unread_notifications, (row[2] if feed else None)
+        # The session ended meanwhile: a visitor's answer.
+    elif current_user.is_authenticated:  # signed in again just now by a remember-me cookie
+        reader_id, unread = current_user.id, current_user.unread_notifications
+        params = params | {"reader_id": reader_id}
+    if feed is None:
+        return unread, None
+    return unread, db.session.connection().scalar(feed.newer_count(reader_id), params)
+
+
+@bp.get("/posts")
+@without_transaction
+def posts():
+    """The cards of the posts after ``after``, as the feed's page draws them: the oldest of
+    them first, a page's worth at most (the next check counts the rest)."""
+    feed = requested_feed()
+    if feed is None:
+        raise BadRequest("feed is missing.")
+    cursor = requested_cursor()
+    found = feed.chosen().posts(NEWER_THAN_CURSOR, cursor=cursor, limit=per_page())
+    if feed.oldest_first:
+        found.reverse()
+    if found:
+        cards.set_page_path(feed.page_path(found))
+    # (A signed-in reader's answer, forms and token, is no-store like their pages: security.py.)
+    return render_template("live/posts.html", posts=found, heading_level=feed.heading_level)
