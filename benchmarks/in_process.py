@@ -33,6 +33,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Post, User, UserSession
+from app.models.feed import timeline_condition
 from benchmarks.datasets import (
     BENCH_DIR,
     DATABASE_NAMES,
@@ -63,7 +64,8 @@ class Context:
     prolific: str
     explore_last_page: int
     thread_post: int | None  # a reply with replies of its own: both sides of a thread
-    newest_post: int  # the cursor of a page that is up to date
+    newest_post: int  # the cursor of an explore page that is up to date
+    newest_on_timeline: int  # the reader's home page's
     page_2000_link: str | None = None  # the rel="next" link of explore page 1,999
     etag: str | None = None  # the hover card's, from its first answer
     notes: list[str] = field(default_factory=list)
@@ -91,7 +93,11 @@ LIVE_CHECK = {"floor": "bare", "max_ratio": None, "max_ms": 1.0, "max_statements
 
 
 def up_to_date(feed: str) -> Callable[[Context], str]:
-    return lambda c: f"/live/check?feed={feed}&after={c.newest_post}"
+    def path(c: Context) -> str:
+        newest = c.newest_on_timeline if feed == "timeline" else c.newest_post
+        return f"/live/check?feed={feed}&after={newest}"
+
+    return path
 
 
 PAGES = [
@@ -122,7 +128,7 @@ PAGES = [
         **CONVERSATION,
     ),
     Page("notifications (reader)", lambda c: "/notifications", **CONVERSATION),
-    Page("live check, nothing new (home)", up_to_date("home"), **LIVE_CHECK),
+    Page("live check, nothing new (timeline)", up_to_date("timeline"), **LIVE_CHECK),
     Page("live check, nothing new (explore)", up_to_date("explore"), **LIVE_CHECK),
     Page("live check, nothing new (visitor)", up_to_date("explore"), visitor=True, **LIVE_CHECK),
 ]
@@ -240,6 +246,9 @@ def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
         prolific = db.session.scalar(sa.select(User).order_by(User.posts_count.desc()).limit(1))
         posts = db.session.scalar(sa.select(sa.func.count()).select_from(Post))
         newest_post = db.session.scalar(sa.select(sa.func.max(Post.id)))
+        newest_on_timeline = db.session.scalar(
+            sa.select(sa.func.max(Post.id)).where(timeline_condition(sa.literal(reader.id)))
+        )
         thread_post = db.session.scalar(
             sa.select(Post.id)
             .where(Post.reply_to_id.is_not(None))
@@ -254,6 +263,7 @@ def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
             explore_last_page=max(1, math.ceil(posts / per_page)),
             thread_post=thread_post,
             newest_post=newest_post,
+            newest_on_timeline=newest_on_timeline,
         )
         if thread_post is None:
             context.notes.append("no post in the dataset is a reply: the thread is skipped.")

@@ -52,7 +52,7 @@ def people(app, make_user):
 def test_home_counts_the_readers_and_followed_posts_since_the_cursor(app, people):
     ids, clients = people
     cursor = newest_post_id(app)
-    assert check(clients["ann"], "home", cursor).json == {
+    assert check(clients["ann"], "timeline", cursor).json == {
         "new_posts": 0,
         "more": False,
         "unread_notifications": 0,
@@ -60,9 +60,9 @@ def test_home_counts_the_readers_and_followed_posts_since_the_cursor(app, people
     post_as(clients["bob"], "Followed")
     post_as(clients["cal"], "Not followed")
     post_as(clients["ann"], "Own")
-    assert check(clients["ann"], "home", cursor).json["new_posts"] == 2
+    assert check(clients["ann"], "timeline", cursor).json["new_posts"] == 2
     # cal's home has cal's post only: each reader's home is their own.
-    assert check(clients["cal"], "home", cursor).json["new_posts"] == 1
+    assert check(clients["cal"], "timeline", cursor).json["new_posts"] == 1
 
 
 def test_explore_profile_and_replies_count_what_belongs_to_them(app, people):
@@ -106,20 +106,33 @@ def test_no_address_names_another_readers_home(app, people):
     post_as(clients["cal"], "Only for cal's followers and cal")
     # ann's home does not have it, whatever she adds to the address.
     for extra in ("", f"&reader_id={ids['cal']}", f"&user_id={ids['cal']}"):
-        response = clients["ann"].get(f"/live/check?feed=home&after={cursor}{extra}")
+        response = clients["ann"].get(f"/live/check?feed=timeline&after={cursor}{extra}")
         assert response.json["new_posts"] == 0
-        response = clients["ann"].get(f"/live/posts?feed=home&after={cursor}{extra}")
+        response = clients["ann"].get(f"/live/posts?feed=timeline&after={cursor}{extra}")
         assert card_ids(response) == []
     # The answers are the reader's own: no shared cache may keep them.
-    response = check(clients["ann"], "home", cursor)
+    response = check(clients["ann"], "timeline", cursor)
     assert response.headers["Cache-Control"] == "private, no-cache"
-    response = clients["ann"].get(f"/live/posts?feed=home&after={cursor}")
+    response = clients["ann"].get(f"/live/posts?feed=timeline&after={cursor}")
     assert response.headers["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize(
     "after",
-    ["", "-1", "abc", "1.5", "1e3", "٣", "2147483648", "99999999999999999999", "1%00", " 1"],
+    [
+        "",
+        "-1",
+        "abc",
+        "1.5",
+        "1e3",
+        "٣",
+        "2147483648",
+        "99999999999999999999",
+        "1%00",
+        " 1",
+        "01",
+        "9" * 5000,
+    ],
 )
 def test_a_bad_cursor_is_a_400_with_a_reason(client, make_user, after):
     make_user("ann", posts=1)
@@ -131,7 +144,7 @@ def test_a_bad_cursor_is_a_400_with_a_reason(client, make_user, after):
 
 @pytest.mark.parametrize(
     "feed",
-    ["", "timeline", "user", "user:", "user:0", "user:abc", "user:01", "replies:-3",
+    ["", "timelines", "user", "user:", "user:0", "user:abc", "user:01", "replies:-3",
      "user:99999999999", "user:2147483648", "home ", "HOME", "user:1:2", "%00", "explore%0A"],
 )  # fmt: skip
 def test_an_unknown_feed_is_a_400_with_a_reason(client, feed):
@@ -148,7 +161,7 @@ def test_fetching_posts_needs_a_feed(client):
 # Cost ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("feed", ["home", "explore", "user:1", "replies:1", None])
+@pytest.mark.parametrize("feed", ["timeline", "home", "explore", "user:1", "replies:1", None])
 def test_an_idle_check_is_one_statement_and_writes_nothing(app, people, sql_log, clock, feed):
     ids, clients = people
     cursor = newest_post_id(app)
@@ -171,21 +184,23 @@ def test_a_visitors_idle_check_is_one_statement(app, people, sql_log):
 def test_an_unchanged_answer_is_a_304_without_a_body(app, people):
     ids, clients = people
     cursor = newest_post_id(app)
-    first = check(clients["ann"], "home", cursor)
-    again = check(clients["ann"], "home", cursor, **{"If-None-Match": first.headers["ETag"]})
+    first = check(clients["ann"], "timeline", cursor)
+    again = check(clients["ann"], "timeline", cursor, **{"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
     post_as(clients["bob"], "Something new")
-    changed = check(clients["ann"], "home", cursor, **{"If-None-Match": first.headers["ETag"]})
+    changed = check(clients["ann"], "timeline", cursor, **{"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and changed.json["new_posts"] == 1
 
 
-def test_an_expired_session_checks_as_a_visitor(app, people, clock):
+def test_an_ended_session_checks_as_a_visitor_and_has_no_timeline(app, people, clock):
     ids, clients = people
     cursor = newest_post_id(app)
+    post_as(clients["cal"], "Not on ann's timeline")
     clock.advance(days=40)
-    response = check(clients["ann"], "home", cursor)
-    assert response.json == {"new_posts": 0, "more": False}  # no badge: signed out
+    assert check(clients["ann"], "timeline", cursor).status_code == 401  # the page stops
     assert check(clients["ann"]).status_code == 401
+    assert check(clients["ann"], "explore", cursor).json == {"new_posts": 1, "more": False}
+    assert clients["ann"].get(f"/live/posts?feed=timeline&after={cursor}").status_code == 401
 
 
 def test_a_browser_back_with_only_its_remember_me_cookie_gets_its_own_news(app, people):
@@ -198,7 +213,7 @@ def test_a_browser_back_with_only_its_remember_me_cookie_gets_its_own_news(app, 
     cursor = newest_post_id(app)
     post_as(clients["bob"], "Followed")
     post_as(clients["cal"], "Not followed")
-    assert check(restarted, "home", cursor).json == {
+    assert check(restarted, "timeline", cursor).json == {
         "new_posts": 1,
         "more": False,
         "unread_notifications": 0,
@@ -213,13 +228,18 @@ def test_new_posts_come_as_the_feeds_cards_oldest_page_first(app, people):
     app.config["POSTS_PER_PAGE"] = 2
     cursor = newest_post_id(app)
     new = [post_as(clients["bob"], f"New {n}") for n in range(3)]
-    response = clients["ann"].get(f"/live/posts?feed=home&after={cursor}")
+    response = clients["ann"].get(f"/live/posts?feed=timeline&after={cursor}&return_to=/")
     assert card_ids(response) == [new[1], new[0]]  # newest first, from the cursor up
     assert "<html" not in response.text
     assert '<h3 class="visually-hidden">Post by bob</h3>' in response.text
     # Their forms send the reader back to the page they are on, not to this address.
     assert 'name="next" value="/"' in response.text
-    rest = clients["ann"].get(f"/live/posts?feed=home&after={new[1]}")
+    for elsewhere in ("https://evil.example/", "//evil.example/", ""):
+        response = clients["ann"].get(
+            f"/live/posts?feed=timeline&after={cursor}&return_to={elsewhere}"
+        )
+        assert 'name="next" value="/"' in response.text
+    rest = clients["ann"].get(f"/live/posts?feed=timeline&after={new[1]}")
     assert card_ids(rest) == [new[2]]
 
 
@@ -227,12 +247,15 @@ def test_new_replies_come_oldest_first_and_return_to_the_thread(app, people):
     ids, clients = people
     first = post_as(clients["bob"], "A question")
     answers = [post_as(clients["cal"], f"Answer {n}", reply_to=first) for n in range(2)]
-    response = clients["ann"].get(f"/live/posts?feed=replies:{first}&after={first}")
+    thread = f"/post/{first}?page=2"
+    response = clients["ann"].get(
+        "/live/posts",
+        query_string={"feed": f"replies:{first}", "after": first, "return_to": thread},
+    )
     assert card_ids(response) == answers
-    assert f'name="next" value="/post/{first}"' in response.text
+    assert f'name="next" value="/post/{first}?page=2"' in response.text
     profile = clients["ann"].get(f"/live/posts?feed=user:{ids['cal']}&after={first}")
     assert card_ids(profile) == answers[::-1]
-    assert 'name="next" value="/user/cal"' in profile.text
 
 
 def test_a_visitor_gets_cards_without_forms(app, people):
@@ -246,6 +269,7 @@ def test_a_visitor_gets_cards_without_forms(app, people):
 
 
 def live_region(response) -> dict[str, str] | None:
+    """The feed a page follows, its cursor and how many new posts it shows at a time."""
     match = re.search(r'<div class="live-updates [^"]*"[^>]*>', response.text)
     if match is None:
         return None
@@ -256,13 +280,20 @@ def test_the_newest_page_of_each_feed_follows_it(app, people):
     ids, clients = people
     newest = newest_post_id(app)
     ann = clients["ann"]
-    assert live_region(ann.get("/")) == {"feed": "home", "after": str(newest - 2)}  # cal's last
-    assert live_region(ann.get("/explore")) == {"feed": "explore", "after": str(newest)}
-    assert live_region(app.test_client().get("/")) == {"feed": "home", "after": str(newest)}
+    timeline = live_region(ann.get("/"))
+    assert timeline == {"feed": "timeline", "after": str(newest - 2), "batch": "10"}  # not cal's
+    assert live_region(ann.get("/explore")) == {
+        "feed": "explore",
+        "after": str(newest),
+        "batch": "10",
+    }
+    visitor = live_region(app.test_client().get("/"))
+    assert visitor == {"feed": "home", "after": str(newest), "batch": "10"}
     bob_newest = newest - 2
     assert live_region(ann.get("/user/bob")) == {
         "feed": f"user:{ids['bob']}",
         "after": str(bob_newest),
+        "batch": "10",
     }
     assert 'data-interval-ms="15000"' in ann.get("/explore").text
 
@@ -277,7 +308,7 @@ def test_older_pages_and_empty_feeds(app, people, make_user):
     assert live_region(ann.get(next_link)) is None
     make_user("dan")
     empty = ann.get("/user/dan")
-    assert live_region(empty) == {"feed": f"user:{ids['cal'] + 1}", "after": "0"}
+    assert live_region(empty) == {"feed": f"user:{ids['cal'] + 1}", "after": "0", "batch": "2"}
     assert 'class="feed-empty' in empty.text
 
 
@@ -286,11 +317,15 @@ def test_a_thread_follows_its_replies_on_its_last_page(app, people):
     app.config["POSTS_PER_PAGE"] = 2
     first = post_as(clients["bob"], "A question")
     thread = clients["ann"].get(f"/post/{first}")
-    assert live_region(thread) == {"feed": f"replies:{first}", "after": str(first)}
+    assert live_region(thread) == {"feed": f"replies:{first}", "after": str(first), "batch": "2"}
     answers = [post_as(clients["cal"], f"Answer {n}", reply_to=first) for n in range(3)]
     assert live_region(clients["ann"].get(f"/post/{first}")) is None  # page 1 of 2
     last = clients["ann"].get(f"/post/{first}?page=2")
-    assert live_region(last) == {"feed": f"replies:{first}", "after": str(answers[-1])}
+    assert live_region(last) == {
+        "feed": f"replies:{first}",
+        "after": str(answers[-1]),
+        "batch": "2",
+    }
 
 
 def test_live_updates_can_be_turned_off(app, people):

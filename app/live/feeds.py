@@ -1,9 +1,14 @@
-"""The feeds a page follows while it is open, named in its address: ``home``, ``explore``,
-``user:<id>`` (a profile) and ``replies:<id>`` (a thread's replies).
+"""The feeds a page follows while it is open, named in its address: ``timeline`` (the
+signed-in reader's home page), ``home`` (a visitor's: every post), ``explore``, ``user:<id>``
+(a profile) and ``replies:<id>`` (a thread's replies).
 
 Each says which posts belong to it (the statements of app/models/feed.py) and how many of them
 are newer than the newest one the page shows; for a signed-in reader they are counted by the
 statement that checks the reader's session: an idle check is one statement.
+
+A page's cursor is the id of the newest post it shows, and what is newer is what came since:
+post ids are committed in the order they are taken, since every writer holds the site's post
+count (SiteCount, locked before the post is inserted) until it commits.
 """
 
 import functools
@@ -11,11 +16,10 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import url_for
 from flask_login import current_user
 
 from app.extensions import ROW_ID_MAX
-from app.models import Post, User, UserSession, every_post, timeline_of
+from app.models import User, UserSession, every_post, timeline_of
 from app.models.feed import (
     ChosenFeed,
     Feed,
@@ -30,12 +34,12 @@ from app.models.feed import (
 # stayed open, a check walks no further than this.
 MAX_COUNTED = 100
 
-FEED_NAME = re.compile(r"(home|explore)|(user|replies):([1-9][0-9]{0,9})")
+FEED_NAME = re.compile(r"(timeline|home|explore)|(user|replies):([1-9][0-9]{0,9})")
 
 
 @dataclass(frozen=True)
 class LiveFeed:
-    kind: str  # "home", "explore", "user" or "replies"
+    kind: str  # "timeline", "home", "explore", "user" or "replies"
     of: int | None = None  # the author's id, or the id of the post replied to
 
     @classmethod
@@ -59,11 +63,12 @@ class LiveFeed:
     @property
     def heading_level(self) -> int:
         """Its cards' heading level, as on its page (under a heading of their own there)."""
-        return 3 if self.kind in ("home", "replies") else 2
+        return 3 if self.kind in ("timeline", "home", "replies") else 2
 
-    def is_timeline_of(self, reader_id: int | None) -> bool:
-        """The home page of a signed-in reader: their timeline (a visitor's shows every post)."""
-        return self.kind == "home" and reader_id is not None
+    @property
+    def is_timeline(self) -> bool:
+        """The signed-in reader's own feed: nobody else's session may ask for it."""
+        return self.kind == "timeline"
 
     def values(self) -> dict[str, int]:
         """The values of its feed's own parameters."""
@@ -73,36 +78,24 @@ class LiveFeed:
             return {"post_id": self.of}
         return {}
 
-    def newer_count(self, reader_id: int | None) -> sa.Select[tuple[int]]:
-        """How many posts are new, on its own (``reader_id`` bound, for a reader's timeline)."""
-        if self.is_timeline_of(reader_id):
-            return counted_alone(timeline_feed())
-        return counted_alone(feed_of_kind(self.kind))
+    def newer_count(self) -> sa.Select[tuple[int]]:
+        """How many posts are new, on its own (a timeline's reader bound as ``reader_id``)."""
+        return counted_alone(timeline_feed() if self.is_timeline else feed_of_kind(self.kind))
 
     def chosen(self) -> ChosenFeed:
-        """Its posts as the signed-in reader (or the visitor) sees them."""
-        reader_id = current_user.id if current_user.is_authenticated else None
-        if self.is_timeline_of(reader_id):
+        """Its posts as the signed-in reader (or the visitor) sees them; a timeline is the
+        signed-in reader's."""
+        if self.is_timeline:
             chosen = timeline_of(current_user)
-        elif self.kind in ("home", "explore"):
-            chosen = every_post()
-        else:
+        elif self.kind in ("user", "replies"):
             chosen = feed_of_kind(self.kind).of(**self.values())
-        return chosen.seen_by(reader_id)
-
-    def page_path(self, posts: list[Post]) -> str:
-        """The address of the page that shows it, where its cards' forms send the reader back."""
-        if self.kind == "home":
-            return url_for("main.index")
-        if self.kind == "explore":
-            return url_for("main.explore")
-        if self.kind == "user":
-            return url_for("profile.user", username=posts[0].author.username)
-        return url_for("main.post", post_id=self.of)
+        else:
+            chosen = every_post()
+        return chosen.seen_by(current_user.id if current_user.is_authenticated else None)
 
 
 def feed_of_kind(kind: str) -> Feed:
-    """Every kind's feed, but a signed-in reader's timeline (its reader is a parameter)."""
+    """The feed of every kind but a timeline."""
     if kind == "user":
         return author_feed()
     if kind == "replies":
@@ -138,5 +131,5 @@ def counted_with_session(kind: str | None) -> sa.Select:
     )
     if kind is None:
         return stmt
-    feed = timeline_feed_of_session() if kind == "home" else feed_of_kind(kind)
+    feed = timeline_feed_of_session() if kind == "timeline" else feed_of_kind(kind)
     return stmt.add_columns(feed.newer_count(MAX_COUNTED + 1))

@@ -2,7 +2,10 @@
 has new posts and how many notifications are unread, then fetches the new posts' cards when
 the reader asks for them. Polling, not a held connection: see the README's "Live updates"."""
 
-from flask import Blueprint, jsonify, render_template, request
+import hashlib
+import re
+
+from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from app import cards
@@ -12,6 +15,7 @@ from app.live.feeds import MAX_COUNTED, LiveFeed, counted_with_session
 from app.models import UserSession
 from app.models.feed import NEWER_THAN_CURSOR
 from app.pagination import per_page
+from app.redirects import safe_next_path
 from app.transactions import without_transaction
 
 bp = Blueprint("live", __name__, url_prefix="/live")
@@ -19,6 +23,9 @@ bp = Blueprint("live", __name__, url_prefix="/live")
 # Asked by a script on its own, not by the reader: not a visit (app/main/routes.py), so an
 # open tab does not keep its session from ending when idle.
 BACKGROUND_ENDPOINTS = {"live.check"}
+
+
+CURSOR = re.compile(r"0|[1-9][0-9]{0,9}")
 
 
 class BadRequest(Exception):
@@ -39,7 +46,7 @@ def requested_feed() -> LiveFeed | None:
 def requested_cursor() -> int:
     """``after``: the id of the newest post the page shows (0 when it shows none)."""
     after = request.args.get("after", "")
-    if not after.isascii() or not after.isdigit() or int(after) > ROW_ID_MAX:
+    if CURSOR.fullmatch(after) is None or int(after) > ROW_ID_MAX:
         raise BadRequest("after must be the id of the newest post on the page, or 0.")
     return int(after)
 
@@ -61,27 +68,30 @@ def check():
     feed = requested_feed()
     params = {} if feed is None else feed.values() | {"cursor": requested_cursor()}
     unread, new_posts = what_is_new(feed, params)
+    if unread is None and (feed is None or feed.is_timeline):
+        return unauthorized()  # signed out meanwhile: the page stops asking
     answer: dict[str, object] = {}
     if unread is not None:
         answer["unread_notifications"] = unread
-    elif feed is None:
-        return unauthorized()
     if new_posts is not None:
         answer |= {"new_posts": min(new_posts, MAX_COUNTED), "more": new_posts > MAX_COUNTED}
     response = jsonify(answer)
     response.cache_control.private = True
     response.cache_control.no_cache = True
-    response.add_etag()
+    # Kept by this browser alone, under a tag that names the session as well as the answer.
+    reader = (session_key_in_cookie() or "").encode()
+    response.set_etag(hashlib.sha256(reader + response.get_data()).hexdigest()[:32])
     return response.make_conditional(request)
 
 
 def what_is_new(feed: LiveFeed | None, params: dict[str, int]) -> tuple[int | None, int | None]:
     """The reader's unread notifications (None for a visitor) and the feed's new posts (None
-    without a feed).
+    without a feed, or for a timeline without its reader).
 
     A page checks every few seconds for as long as it is open, so for a signed-in reader one
     statement both checks the session and counts, and no user is loaded (Flask-Login would
-    read the whole user and session first, in a statement of its own)."""
+    read the whole user and session first, in a statement of its own). Flask-Login's "basic"
+    session protection only marks a session not fresh, which a check has no use for."""
     reader_id = unread = None
     if (key := session_key_in_cookie()) is not None:
         stmt = counted_with_session(feed.kind if feed else None)
@@ -91,24 +101,26 @@ def what_is_new(feed: LiveFeed | None, params: dict[str, int]) -> tuple[int | No
     elif current_user.is_authenticated:  # signed in again just now by a remember-me cookie
         reader_id, unread = current_user.id, current_user.unread_notifications
         params = params | {"reader_id": reader_id}
-    if feed is None:
+    if feed is None or (feed.is_timeline and reader_id is None):
         return unread, None
-    return unread, db.session.connection().scalar(feed.newer_count(reader_id), params)
+    return unread, db.session.connection().scalar(feed.newer_count(), params)
 
 
 @bp.get("/posts")
 @without_transaction
 def posts():
     """The cards of the posts after ``after``, as the feed's page draws them: the oldest of
-    them first, a page's worth at most (the next check counts the rest)."""
+    them first, a page's worth at most (the next check counts the rest). Their forms send the
+    reader back to ``return_to``, the page they are on."""
     feed = requested_feed()
     if feed is None:
         raise BadRequest("feed is missing.")
     cursor = requested_cursor()
+    if feed.is_timeline and not current_user.is_authenticated:
+        return unauthorized()
     found = feed.chosen().posts(NEWER_THAN_CURSOR, cursor=cursor, limit=per_page())
     if feed.oldest_first:
         found.reverse()
-    if found:
-        cards.set_page_path(feed.page_path(found))
+    cards.set_page_path(safe_next_path(request.args.get("return_to")) or url_for("main.index"))
     # (A signed-in reader's answer, forms and token, is no-store like their pages: security.py.)
     return render_template("live/posts.html", posts=found, heading_level=feed.heading_level)

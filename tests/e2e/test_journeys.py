@@ -706,3 +706,14 @@ def test_21_replies_arrive_at_the_end_of_a_thread_and_checks_pause_and_back_off(
     reply("A reply after the outage")
     expect(page.get_by_role("button", name="Show 1 new post")).to_be_visible(timeout=20_000)
     assert page.evaluate("window.notReloaded"), "the page was reloaded"
+
+
+def test_22_more_new_posts_than_a_page_open_the_feeds_first_page(page, make_user):
+    make_user("ann", posts=1)
+    page.goto("/explore")
+    page.evaluate("window.notReloaded = true")
+    make_user("bob", posts=12)  # more than the 10 a page holds
+    page.get_by_role("button", name="Show 12 new posts").click()
+    expect(page.locator("article")).to_have_count(10)
+    expect(page.locator("article").first).to_contain_text("Post 11 by bob")  # the newest
+    assert not page.evaluate("window.notReloaded === true"), "the first page opened afresh"

@@ -2,9 +2,11 @@
 // its feed has posts newer than the newest one it shows and how many notifications are unread
 // (one small JSON answer, a 304 when nothing changed). New posts wait behind a "Show 3 new
 // posts" button, so nothing moves under the reader; pressing it puts their cards (the server's
-// markup, the same as every card) in place. The badge follows the unread count by itself.
-// A failed check waits twice as long before the next one, up to five minutes; the cursor only
-// moves when posts are shown, so nothing published meanwhile is missed.
+// markup, the same as every card) in place, a page's worth at a time; a newest-first feed
+// with more than that waiting opens its first page afresh instead. The badge follows the
+// unread count by itself. A failed check waits twice as long before the next one, up to five
+// minutes; the cursor only moves when posts are shown, so nothing published meanwhile is
+// missed.
 (() => {
   "use strict";
 
@@ -16,22 +18,16 @@
   const region = document.querySelector(".live-updates[data-live-feed]");
   const notificationsLink = document.querySelector("a.notifications-link");
   if (!region && !notificationsLink) return; // a visitor on a page without a feed
+  const atEnd = region?.classList.contains("live-updates-end"); // replies, oldest first
 
-  let after = region ? region.dataset.liveAfter : null;
+  let after = region?.dataset.liveAfter; // the newest post shown
+  let waiting = { count: 0, more: false }; // new posts behind the button
   let delay = INTERVAL_MS;
   let timer = null;
   let checking = false;
+  let checkAgain = false; // asked for while a check was on its way
   let stopped = false;
   let button = null;
-
-  function checkUrl() {
-    const url = new URL(script.dataset.checkUrl, location.href);
-    if (region) {
-      url.searchParams.set("feed", region.dataset.liveFeed);
-      url.searchParams.set("after", after);
-    }
-    return url;
-  }
 
   function schedule(ms) {
     clearTimeout(timer);
@@ -41,11 +37,21 @@
   async function check() {
     clearTimeout(timer); // when called early (the tab shown again, posts just shown)
     timer = null;
+    if (checking) {
+      checkAgain = true;
+      return;
+    }
     // A hidden tab asks nothing; it asks at once when it is shown again.
-    if (stopped || checking || document.visibilityState !== "visible") return;
+    if (stopped || document.visibilityState !== "visible") return;
     checking = true;
+    const asked = after;
     try {
-      const response = await fetch(checkUrl(), {
+      const url = new URL(script.dataset.checkUrl, location.href);
+      if (region) {
+        url.searchParams.set("feed", region.dataset.liveFeed);
+        url.searchParams.set("after", asked);
+      }
+      const response = await fetch(url, {
         headers: { Accept: "application/json" },
         cache: "no-cache", // revalidated with the ETag: an unchanged answer is a 304
       });
@@ -55,14 +61,18 @@
       }
       if (!response.ok) throw new Error(`live check: ${response.status}`, { cause: response });
       const state = await response.json();
-      if ("new_posts" in state) showNewPosts(state.new_posts, state.more);
-      if ("unread_notifications" in state) showUnread(state.unread_notifications);
+      // Counted from a cursor the page has since moved past: the next check says.
+      if ("new_posts" in state && asked === after) showNewPosts(state.new_posts, state.more);
+      if ("unread_notifications" in state && notificationsLink) {
+        showUnread(state.unread_notifications);
+      }
       delay = INTERVAL_MS;
     } catch (error) {
       delay = Math.min(Math.max(delay * 2, retryAfterMs(error.cause)), MAX_DELAY_MS);
     } finally {
       checking = false;
-      if (!stopped) schedule(delay);
+      if (!stopped) schedule(checkAgain ? 0 : delay);
+      checkAgain = false;
     }
   }
 
@@ -72,9 +82,9 @@
   }
 
   function showNewPosts(count, more) {
+    waiting = { count, more };
     if (count === 0) {
-      button?.remove();
-      button = null;
+      removeButton();
       return;
     }
     const number = more ? `${MAX_COUNTED}+` : String(count);
@@ -89,24 +99,36 @@
     if (button.textContent !== text) button.textContent = text; // each change is announced once
   }
 
+  function removeButton() {
+    if (!button) return;
+    // The reader who pressed it goes on from the nearest post rather than from nowhere.
+    if (document.activeElement === button) {
+      focusPost(atEnd ? region.previousElementSibling : region.nextElementSibling);
+    }
+    button.remove();
+    button = null;
+  }
+
   let showing = false;
   async function showPosts() {
     if (showing) return;
+    if (!atEnd && (waiting.more || waiting.count > Number(region.dataset.liveBatch))) {
+      location.assign(location.pathname); // more than a page: the feed's first page, afresh
+      return;
+    }
     showing = true;
     try {
       const url = new URL(script.dataset.postsUrl, location.href);
       url.searchParams.set("feed", region.dataset.liveFeed);
       url.searchParams.set("after", after);
+      url.searchParams.set("return_to", location.pathname + location.search);
       const response = await fetch(url, { headers: { Accept: "text/html" } });
       if (!response.ok) throw new Error(`new posts: ${response.status}`);
       const template = document.createElement("template");
       template.innerHTML = await response.text();
       const cards = [...template.content.querySelectorAll("article.post")];
-      if (cards.length === 0) {
-        showNewPosts(0, false); // deleted meanwhile
-        return;
-      }
-      insert(cards);
+      if (cards.length > 0) insert(cards);
+      else showNewPosts(0, false); // deleted meanwhile
     } catch (error) {
       console.error(error);
     } finally {
@@ -119,28 +141,26 @@
     const ids = cards.map((card) => Number(card.id.replace("post-", "")));
     after = String(Math.max(Number(after), ...ids));
     region.parentElement.querySelector(".feed-empty")?.remove();
-    const atEnd = region.classList.contains("live-updates-end");
     if (atEnd) region.before(...cards);
     else region.after(...cards);
     cards.forEach(renderTimes);
     countReplies(cards.length);
-    showNewPosts(0, false);
     // The reader goes on from the first post they have not seen, as from a new page.
     const first = cards[0];
-    first.tabIndex = -1;
-    first.focus({ preventScroll: true });
+    focusPost(first);
+    showNewPosts(0, false);
     first.scrollIntoView({ block: atEnd ? "nearest" : "start" });
   }
 
-  function renderTimes(root) {
-    // Without moment.js the server's UTC text stays, as everywhere else.
-    if (typeof moment !== "function" || typeof flask_moment_render !== "function") return;
-    root.querySelectorAll(".flask-moment").forEach(flask_moment_render);
+  function focusPost(post) {
+    if (!post?.matches("article.post")) return;
+    post.tabIndex = -1;
+    post.focus({ preventScroll: true });
   }
 
   function countReplies(added) {
     const heading = document.querySelector("#replies-heading[data-replies]");
-    if (!heading || !region.classList.contains("live-updates-end")) return;
+    if (!heading || !atEnd) return;
     const replies = Number(heading.dataset.replies) + added;
     heading.dataset.replies = String(replies);
     heading.textContent = `${replies} ${replies === 1 ? "reply" : "replies"}`;
@@ -160,13 +180,11 @@
       badge.className = "badge rounded-pill text-bg-danger notifications-badge";
       notificationsLink.append(" ", badge);
     }
-    const text = `${unread} unread`;
-    if (badge.textContent !== text) {
-      badge.textContent = String(unread);
+    if (badge.textContent !== `${unread} unread`) {
       const hidden = document.createElement("span");
       hidden.className = "visually-hidden";
       hidden.textContent = " unread";
-      badge.append(hidden);
+      badge.replaceChildren(String(unread), hidden);
     }
   }
 

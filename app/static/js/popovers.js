@@ -41,12 +41,6 @@
     return cards.get(url);
   }
 
-  function renderTimes(root) {
-    // Without moment.js the server's UTC text stays, which is what the reader then sees.
-    if (typeof moment !== "function" || typeof flask_moment_render !== "function") return;
-    root.querySelectorAll(".flask-moment").forEach(flask_moment_render);
-  }
-
   function tipOf(link) {
     const id = link.getAttribute("aria-describedby");
     return id ? document.getElementById(id) : null;
