@@ -33,6 +33,7 @@ from app.live import bp as live_bp
 from app.main import bp as main_bp
 from app.profile import bp as profile_bp
 from app.settings import bp as settings_bp
+from app.tags import bp as tags_bp
 from config import Config, resolve_config
 
 
@@ -72,6 +73,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
         profile_bp,
         conversations_bp,
         live_bp,
+        tags_bp,
         settings_bp,
         health_bp,
     )

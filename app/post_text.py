@@ -9,17 +9,22 @@ anything whose scheme a browser would run (``javascript:``), since no other sche
 
 A mention is ``@`` and a possible username, and is linked only when the caller has found the
 account: ``mentioned_usernames`` says which names to look up, ``render_body`` takes the result.
+
+A hashtag is ``#`` and a run of letters of any script (with their combining marks), digits and
+``_``, not all digits, not after such a character (``C#``, ``issue#12``) and not inside a
+link; it always links to its tag's page, since every post's tags are stored with it.
 """
 
 import re
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
+import regex
 from linkify_it import LinkifyIt
 from markupsafe import Markup, escape
 
 from app.links import fast_url_for
-from app.models import USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN
+from app.models import TAG_MAX_LENGTH, USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN
 
 # How much of a URL a link shows (without its scheme and "www."), so one long address cannot
 # stretch a card; the whole URL is in the link's title.
@@ -38,12 +43,19 @@ _SHOWN_PREFIX = re.compile(r"https?://(?:www\.)?", re.IGNORECASE)
 _NAME_CHARACTER = USERNAME_PATTERN.removeprefix("^").removesuffix("+\\Z")
 if not re.fullmatch(r"\[[^\[\]]+\]", _NAME_CHARACTER):  # its shape changed: so must this
     raise RuntimeError(f"USERNAME_PATTERN is no longer one character class: {USERNAME_PATTERN}")
-# "@" and a run of name characters, unless the "@" follows one (ann@example.com is an address).
-_MENTION = re.compile(rf"(?<!{_NAME_CHARACTER})@({_NAME_CHARACTER}+)")
+# A hashtag's characters: letters of any script with their marks, digits and "_".
+_TAG_CHARACTER = r"[\p{L}\p{M}\p{Nd}_]"
+# "@" and a run of name characters, unless the "@" follows one (ann@example.com is an address);
+# "#" and a run of tag characters, unless the "#" follows one of those or a "&" or "#".
+_MENTION_OR_TAG = regex.compile(
+    rf"(?<!{_NAME_CHARACTER})@(?P<mention>{_NAME_CHARACTER}+)"
+    rf"|(?<![&#]|{_TAG_CHARACTER})#(?P<tag>{_TAG_CHARACTER}+)"
+)
 # Ends a sentence, or dashes it, more often than it ends a name: "thanks @ann."
 _SENTENCE_PUNCTUATION = ".-"
 
 _LINK = Markup('<a href="{url}" rel="nofollow noopener ugc" title="{url}">{text}</a>')
+_TAG_LINK = Markup('<a class="hashtag" href="{url}">#{name}</a>')
 _MENTION_LINK = Markup(
     '<span class="user-popup-anchor"><a class="user_popup" href="{profile}"'
     ' data-popup-url="{popup}">@{name}</a></span>'
@@ -51,9 +63,9 @@ _MENTION_LINK = Markup(
 
 
 class _Piece(NamedTuple):
-    """A stretch of a body: text to show as it is, or a link's URL, or a mentioned name."""
+    """A stretch of a body: text to show as it is, a link's URL, a mentioned name or a tag."""
 
-    kind: str  # "text", "link" or "mention"
+    kind: str  # "text", "link", "mention" or "tag"
     value: str
     raw: str  # the body's own characters
 
@@ -65,22 +77,29 @@ def _links(body: str) -> Iterator[tuple[int, int, str]]:
             yield match.index, match.last_index, match.url
 
 
-def _mentions(body: str, start: int, end: int) -> Iterator[_Piece]:
-    """``body[start:end]`` as text and mentions.
+def _mentions_and_tags(body: str, start: int, end: int) -> Iterator[_Piece]:
+    """``body[start:end]`` as text, mentions and tags.
 
     The pattern looks behind ``start`` (a mention's "@" must not follow a name character even
     when a link ends there) but never past ``end``, so a name stops where a link starts.
     """
     position = start
-    for match in _MENTION.finditer(body, start, end):
-        name = match.group(1).rstrip(_SENTENCE_PUNCTUATION)
-        if not USERNAME_MIN_LENGTH <= len(name) <= USERNAME_MAX_LENGTH:
-            continue
+    for match in _MENTION_OR_TAG.finditer(body, start, end):
+        if match["mention"] is not None:
+            name = match["mention"].rstrip(_SENTENCE_PUNCTUATION)
+            if not USERNAME_MIN_LENGTH <= len(name) <= USERNAME_MAX_LENGTH:
+                continue
+            piece = _Piece("mention", name, f"@{name}")
+        else:
+            name = match["tag"]
+            if len(name) > TAG_MAX_LENGTH or name.isdigit():
+                continue
+            piece = _Piece("tag", name, f"#{name}")
         if match.start() > position:
             text = body[position : match.start()]
             yield _Piece("text", text, text)
-        yield _Piece("mention", name, f"@{name}")
-        position = match.start() + 1 + len(name)
+        yield piece
+        position = match.start() + len(piece.raw)
     if end > position:
         text = body[position:end]
         yield _Piece("text", text, text)
@@ -90,10 +109,10 @@ def _pieces(body: str) -> Iterator[_Piece]:
     """``body`` cut into text, links and mentions, in order; their raw text is the body."""
     position = 0
     for start, end, url in _links(body):
-        yield from _mentions(body, position, start)
+        yield from _mentions_and_tags(body, position, start)
         yield _Piece("link", url, body[start:end])
         position = end
-    yield from _mentions(body, position, len(body))
+    yield from _mentions_and_tags(body, position, len(body))
 
 
 def mentioned_usernames(body: str) -> list[str]:
@@ -109,6 +128,25 @@ def mentioned_usernames(body: str) -> list[str]:
     return list(seen.values())
 
 
+def tag_key(name: str) -> str:
+    """What makes tags one: ``#Flask`` and ``#flask`` are the same tag."""
+    return name.lower()
+
+
+def is_hashtag(word: str) -> bool:
+    """Whether ``#word`` is a whole tag (what a tag page's address may name)."""
+    return hashtags(f"#{word}") == {tag_key(word): word}
+
+
+def hashtags(body: str) -> dict[str, str]:
+    """The tags ``body`` carries: each tag's key, and the tag as first written there."""
+    tags: dict[str, str] = {}
+    for piece in _pieces(body):
+        if piece.kind == "tag":
+            tags.setdefault(tag_key(piece.value), piece.value)
+    return tags
+
+
 def _link_text(url: str) -> str:
     """What a link shows: the URL without its scheme or "www.", shortened when long.
 
@@ -121,7 +159,7 @@ def _link_text(url: str) -> str:
 
 
 def render_body(body: str, mentions: Mapping[str, str]) -> Markup:
-    """``body`` as HTML: all of it escaped, its web links and known mentions made links.
+    """``body`` as HTML: all of it escaped, its web links, tags and known mentions made links.
 
     ``mentions`` maps each lower-cased name of ``mentioned_usernames(body)`` that is an account
     to the account's username as stored; other mentions stay text, so a name that is nobody's
@@ -140,6 +178,9 @@ def render_body(body: str, mentions: Mapping[str, str]) -> Markup:
                     name=piece.value,
                 )
             )
+        elif piece.kind == "tag":
+            url = fast_url_for("tags.tag", word=tag_key(piece.value))
+            html.append(_TAG_LINK.format(url=url, name=piece.value))
         else:
             html.append(escape(piece.raw))
     return Markup("").join(html)

@@ -11,6 +11,7 @@ from app.models import (
     Notification,
     Post,
     SiteCount,
+    Tag,
     User,
     delete_account,
     every_post,
@@ -31,9 +32,11 @@ def stored_counts() -> dict[str, object]:
         )
     ).all()
     posts = db.session.execute(sa.select(Post.id, Post.replies_count, Post.likes_count)).all()
+    tags = db.session.execute(sa.select(Tag.id, Tag.posts_count)).all()
     return {
         "users": sorted(tuple(row) for row in users),
         "posts": sorted(tuple(row) for row in posts),
+        "tags": sorted(tuple(row) for row in tags),
         "site posts": SiteCount.of(SiteCount.POSTS),
     }
 
@@ -44,15 +47,20 @@ def random_activity(rng: random.Random, users: list[User], steps: int) -> None:
     for step in range(steps):
         action = rng.choices(
             ["post", "reply", "delete post", "follow", "unfollow", "like", "unlike", "read"]
-            + ["delete account", "join"],
-            weights=[8, 6, 3, 5, 2, 6, 2, 1, 1, 1],
+            + ["delete account", "join", "edit"],
+            weights=[8, 6, 3, 5, 2, 6, 2, 1, 1, 1, 3],
         )[0]
+        tag = f"#{rng.choice(['Flask', 'flask', 'sql', 'rust'])}"
         actor = rng.choice(users)
         some_post = db.session.scalar(sa.select(Post).order_by(sa.func.random()).limit(1))
         if action == "post":
-            actor.publish(f"step {step} @{rng.choice(users).username}")
+            actor.publish(f"step {step} @{rng.choice(users).username} {tag}")
         elif action == "reply" and some_post is not None:
             actor.publish(f"reply {step} @{rng.choice(users).username}", reply_to=some_post)
+        elif action == "edit":
+            post = db.session.scalar(actor.posts_newest_first().limit(1))
+            if post is not None:
+                actor.edit_post(post, f"edited {step} {tag} {rng.choice(['', '#sql'])}")
         elif action == "like" and some_post is not None:
             actor.like(some_post)
         elif action == "unlike" and some_post is not None:

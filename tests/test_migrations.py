@@ -6,6 +6,7 @@ from flask_migrate import check, downgrade, upgrade
 
 from app import create_app
 from app.extensions import db
+from app.models import Tag, User
 from config import TestingConfig
 from tests.conftest import file_database_uri
 
@@ -298,3 +299,35 @@ def test_feeds_by_id_migration_counts_existing_posts_and_swaps_the_indexes(migra
     downgrade(revision="49e0b56c08b0")
     assert "site_count" not in table_names()
     assert {"ix_post_created_at", "ix_post_author_id_created_at"} <= post_indexes()
+
+
+def test_hashtags_migration_tags_the_posts_written_before(migrated_app):
+    upgrade(revision="6308aa0ab898")  # conversations, before tags
+    user = User(username="ann", password_hash="x")
+    user.set_email("ann@example.com")
+    db.session.add(user)
+    db.session.commit()
+    insert_posts(
+        "ann",
+        [
+            "First #Flask post",
+            "again #flask and #Python, not C# nor https://example.com/#anchor",
+            "no tags, #123 is a number",
+        ],
+    )
+    upgrade()
+    with db.engine.connect() as connection:
+        tags = connection.execute(sa.text("SELECT name, key, posts_count FROM tag ORDER BY key"))
+        tagged = connection.execute(
+            sa.text(
+                "SELECT tag.key, post.body FROM post_tag JOIN tag ON tag.id = post_tag.tag_id "
+                "JOIN post ON post.id = post_tag.post_id ORDER BY tag.key, post.id"
+            )
+        ).all()
+    assert [tuple(row) for row in tags] == [("Flask", "flask", 2), ("Python", "python", 1)]
+    assert [key for key, _ in tagged] == ["flask", "flask", "python"]
+    with migrated_app.test_request_context():
+        ann = db.session.scalar(sa.select(User))
+        ann.publish("and a new one #rust")  # the tags' ids go on after the migration's
+        db.session.commit()
+        assert db.session.scalar(sa.select(Tag.posts_count).where(Tag.key == "rust")) == 1

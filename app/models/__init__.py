@@ -18,6 +18,7 @@ from app.models.post import (
 from app.models.recount import recount
 from app.models.security import SecurityEvent, SecurityEventKind
 from app.models.session import UserSession
+from app.models.tag import TAG_MAX_LENGTH, PostTag, Tag
 from app.models.user import (
     ABOUT_ME_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
@@ -36,6 +37,9 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "PostLike",
+    "PostTag",
+    "Tag",
+    "TAG_MAX_LENGTH",
     "ChosenFeed",
     "Feed",
     "every_post",

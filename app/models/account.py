@@ -11,6 +11,7 @@ from app.models.counters import SiteCount
 from app.models.follow import Follow
 from app.models.notification import Notification
 from app.models.post import Post, PostLike
+from app.models.tag import PostTag, Tag
 from app.models.user import USERNAME_MAX_LENGTH, User, username_skeleton
 
 # Long enough that followers notice the account is gone before someone else can wear its name.
@@ -46,7 +47,7 @@ class ReservedUsername(db.Model):
 def delete_account(user: User) -> None:
     """Delete ``user`` and everything that is theirs, in the caller's transaction.
 
-    Posts, follows, likes, mentions, notifications, security events and sessions go with the
+    Posts, follows, likes, mentions, tags, notifications, security events and sessions go with the
     user row through their foreign keys' ON DELETE CASCADE; replies others wrote to their
     posts stay, their threads showing the post was deleted. Reset links die because no account
     has the password hash they are bound to. Features that keep more about a user extend this
@@ -89,6 +90,24 @@ def delete_account(user: User) -> None:
         sa.update(Post)
         .where(Post.id.in_(answered_ids))
         .values(replies_count=Post.replies_count - their_replies)
+    )
+    their_tagged = (
+        sa.select(PostTag.tag_id)
+        .join(Post, Post.id == PostTag.post_id)
+        .where(Post.author_id == user.id)
+    )
+    their_posts_tagged = (
+        sa.select(sa.func.count())
+        .select_from(PostTag)
+        .join(Post, Post.id == PostTag.post_id)
+        .where(PostTag.tag_id == Tag.id, Post.author_id == user.id)
+        .correlate(Tag)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        sa.update(Tag)
+        .where(Tag.id.in_(their_tagged))
+        .values(posts_count=Tag.posts_count - their_posts_tagged)
     )
     ReservedUsername.reserve(user.username)
     db.session.delete(user)

@@ -20,6 +20,7 @@ from app.models.follow import Follow
 from app.models.post import Mention, Post, PostLike
 
 if TYPE_CHECKING:
+    from app.models.tag import Tag
     from app.models.user import User
 
 # How a page is chosen, and the parameters each way binds besides the feed's own: from the
@@ -34,10 +35,13 @@ BOUNDS = ("offset", "cursor", "limit")
 @dataclass(frozen=True, eq=False)
 class Feed:
     """Which posts (``condition``; None for every post) and, when the feed has one, the query
-    of their stored count (``total``)."""
+    of their stored count (``total``). ``post_id`` is the column the feed's post ids are read
+    from, whose table the condition chooses rows of: the post's own id, or a row pointing at
+    posts (a tag's), so a page is read from that table's index alone."""
 
     condition: sa.ColumnElement[bool] | None = None
     total: sa.ScalarSelect[int] | None = None
+    post_id: sa.ColumnElement[int] = field(default_factory=lambda: Post.id)
 
     def of(self, **values: object) -> "ChosenFeed":
         return ChosenFeed(self, values)
@@ -45,18 +49,19 @@ class Feed:
     @functools.cache  # noqa: B019 (feeds live as long as the process, and are few)
     def page(self, start: str, counted: bool) -> sa.Select:
         """A page's posts, newest first, each with its author, and the total if ``counted``."""
-        ids = sa.select(Post.id)
+        post_id = self.post_id
+        ids = sa.select(post_id)
         if self.condition is not None:
             ids = ids.where(self.condition)
         offset, cursor, limit = (sa.bindparam(name, type_=sa.Integer) for name in BOUNDS)
         if start == FROM_NEWEST:
-            ids = ids.order_by(Post.id.desc()).offset(offset)
+            ids = ids.order_by(post_id.desc()).offset(offset)
         elif start == FROM_OLDEST:
-            ids = ids.order_by(Post.id).offset(offset)
+            ids = ids.order_by(post_id).offset(offset)
         elif start == OLDER_THAN_CURSOR:
-            ids = ids.where(Post.id < cursor).order_by(Post.id.desc())
+            ids = ids.where(post_id < cursor).order_by(post_id.desc())
         elif start == NEWER_THAN_CURSOR:
-            ids = ids.where(Post.id > cursor).order_by(Post.id)
+            ids = ids.where(post_id > cursor).order_by(post_id)
         else:
             raise ValueError(f"No page starts at {start!r}.")
         ids = ids.limit(limit)
@@ -75,7 +80,7 @@ class Feed:
         """How many posts are newer than post ``cursor`` (bound), counted no further than
         ``cap``: a walk up an index from the cursor, as short as what is new."""
         newer = sa.select(sa.literal_column("1")).where(
-            Post.id > sa.bindparam("cursor", type_=sa.Integer)
+            self.post_id > sa.bindparam("cursor", type_=sa.Integer)
         )
         if self.condition is not None:
             newer = newer.where(self.condition)
@@ -198,6 +203,15 @@ def timeline_feed() -> Feed:
 
 
 @functools.cache
+def tag_feed() -> Feed:
+    """A tag's posts, chosen on the tag's rows (tag, post) alone; the tag's count is at hand."""
+    from app.models.tag import PostTag
+
+    tag = sa.bindparam("tag_id", type_=sa.Integer)
+    return Feed(condition=PostTag.tag_id == tag, post_id=PostTag.post_id)
+
+
+@functools.cache
 def replies_feed() -> Feed:
     """A post's replies; the post's stored count is at hand, so no total query."""
     return Feed(condition=Post.reply_to_id == sa.bindparam("post_id", type_=sa.Integer))
@@ -210,6 +224,11 @@ def every_post() -> ChosenFeed:
 
 def posts_by(author: "User") -> ChosenFeed:
     return author_feed().of(author_id=author.id)
+
+
+def tagged(tag: "Tag") -> ChosenFeed:
+    """A tag's posts, newest first."""
+    return tag_feed().of(tag_id=tag.id)
 
 
 def timeline_of(reader: "User") -> ChosenFeed:

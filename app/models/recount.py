@@ -6,6 +6,7 @@ import sqlalchemy.orm as so
 from app.extensions import db
 from app.models.counters import SiteCount
 from app.models.post import Post, PostLike
+from app.models.tag import PostTag, Tag
 from app.models.user import User
 
 
@@ -21,6 +22,8 @@ def recount() -> None:
             likes_count=likes.scalar_subquery(),
         )
     )
+    tagged = sa.select(sa.func.count()).where(PostTag.tag_id == Tag.id)
+    db.session.execute(sa.update(Tag).values(posts_count=tagged.scalar_subquery()))
     db.session.execute(
         sa.update(SiteCount)
         .where(SiteCount.name == SiteCount.POSTS)

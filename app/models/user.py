@@ -23,6 +23,7 @@ from app.models.follow import Follow
 from app.models.notification import Notification, NotificationKind, lock_users
 from app.models.post import Mention, Post, PostLike
 from app.models.session import UserSession
+from app.models.tag import retag, tags_of, untag
 from app.models.types import stored_as_text
 
 USERNAME_MIN_LENGTH = 3
@@ -450,13 +451,23 @@ class User(UserMixin, db.Model):
                 db.session.add(Mention(post=post, user_id=user.id))
                 if user.id not in notified:
                     Notification.send(user, self, NotificationKind.MENTION, post)
+            retag(post, body, before={})
         return post
 
     def edit_post(self, post: "Post", body: str) -> None:
-        """Change the post's text; mentions added are notified, mentions removed withdrawn."""
+        """Change the post's text; mentions added are notified, mentions removed withdrawn,
+        tags added and removed."""
+        from app.post_text import hashtags
+
         if post.author_id != self.id:
             raise ValueError("Only the author can edit a post.")
         with db.session.no_autoflush:
+            tags_before = tags_of(post)
+            if hashtags(body).keys() != tags_before.keys():
+                # Tags are written by one writer of posts at a time (see retag), and the site
+                # count comes before any user row (see SiteCount).
+                SiteCount.lock(SiteCount.POSTS)
+                retag(post, body, tags_before)
             before = set(db.session.scalars(sa.select(Mention.user_id).where(Mention.post == post)))
             after = {user.id: user for user in self.mentioned_in(body)}
             lock_users(before | after.keys())
@@ -518,7 +529,9 @@ class User(UserMixin, db.Model):
                 answered = db.session.get(Post, post.reply_to_id)
                 if answered is not None:
                     add_to_count(answered, "replies_count", -1)
-            db.session.delete(post)  # its notifications, likes and mentions by ON DELETE CASCADE
+            untag(post)
+            # Its notifications, likes, mentions and tags go by ON DELETE CASCADE.
+            db.session.delete(post)
             add_to_count(self, "posts_count", -1)
         return True
 

@@ -118,6 +118,7 @@ SCREENS = [
     Screen("thread", "/post/{thread_post}"),  # what it answers above, a reply below
     Screen("thread, reply sent empty", "/post/{thread_post}", (MEMBER,), send_empty_form),
     Screen("likes", "/post/{bob_post}/likes"),
+    Screen("tag", "/tag/birds"),
     Screen("notifications", "/notifications", (MEMBER,)),
     Screen("own post", "/post/{ann_post}", (MEMBER,)),
     Screen("edit post", "/post/{ann_post}/edit", (MEMBER,)),
@@ -169,7 +170,7 @@ def site(app, make_user) -> dict[str, str]:
         # A thread: ann answers bob, bob answers ann; likes both ways; ann is notified.
         answer = ann.publish("Thanks @bob, see https://example.com/birds", reply_to=bobs_post)
         db.session.flush()
-        bob.publish("You are welcome, @ann.", reply_to=answer)
+        bob.publish("You are welcome, @ann. #birds", reply_to=answer)
         ann.like(bobs_post)
         bob.like(answer)
         db.session.commit()
