@@ -21,6 +21,8 @@ from app.models import (
     Notification,
     NotificationKind,
     Post,
+    PostTag,
+    Tag,
     User,
     recount,
     username_skeleton,
@@ -38,6 +40,11 @@ AUTHOR_SKEW = 0.8
 # One post in ten answers an earlier one, most often a recent one, as conversations go; the
 # author answered is told, as a reply notifies.
 REPLY_SHARE = 0.1
+# One post in five carries a hashtag, from a few hundred, some far more used than others (the
+# n-th most used about n ** -TAG_SKEW times as often as the first).
+TAG_SHARE = 0.2
+TAG_POOL_SIZE = 300
+TAG_SKEW = 1.0
 USERNAME_POOL_SIZE = 2_000
 USERNAME_SUFFIXES = 10_000  # names are a pool name plus a number below this
 # SQLite's page cache while seeding, in KiB (its default is 2 MiB): a follow index filled in
@@ -61,7 +68,7 @@ def seed_command(
 
     Posts are spread over the last year, after any post already there, and inserted oldest
     first, so their ids follow time as they do on a live site. One in ten answers an earlier
-    post of the same run, and notifies its author.
+    post of the same run, and notifies its author; one in five carries a hashtag.
     """
     started = time.perf_counter()
     fake = Faker()
@@ -103,11 +110,15 @@ def seed_command(
     first_id = next_post_id()  # a reply names the post it answers before either exists
     authors = post_authors(rng, posts, author_ids)
     replies: list[tuple[int, int]] = []  # (reply, answered), as offsets from first_id
+    tag_picks = skewed_picks(rng, [word.lower() for word in fake.words(TAG_POOL_SIZE)], posts)
+    tagged: list[tuple[int, str]] = []  # (post, tag), the post as an offset from first_id
     insert_rows(
         Post,
         ("body", "author_id", "created_at", "reply_to_id"),
-        new_posts(rng, sentences, authors, since, now, first_id, replies),
+        new_posts(rng, sentences, authors, since, now, first_id, replies, tag_picks, tagged),
     )
+    tag_ids = tag_ids_for({tag for _, tag in tagged})
+    insert_rows(PostTag, ("tag_id", "post_id"), ((tag_ids[tag], first_id + n) for n, tag in tagged))
     insert_rows(
         Notification,
         ("user_id", "actor_id", "post_id", "kind", "created_at"),
@@ -178,6 +189,21 @@ def next_post_id() -> int:
     return (db.session.scalar(sa.select(sa.func.max(Post.id))) or 0) + 1
 
 
+def skewed_picks(rng: random.Random, words: list[str], count: int) -> list[str]:
+    """``count`` picks of ``words``, some far more often than others (TAG_SKEW)."""
+    words = list(dict.fromkeys(words))  # Faker repeats itself
+    weights = accumulate(rank**-TAG_SKEW for rank in range(1, len(words) + 1))
+    return rng.choices(words, cum_weights=list(weights), k=count)
+
+
+def tag_ids_for(keys: set[str]) -> dict[str, int]:
+    """The id of each tag, made (uncounted: recount() counts) where it is new."""
+    existing = dict(db.session.execute(sa.select(Tag.key, Tag.id).where(Tag.key.in_(keys))).all())
+    db.session.add_all(Tag(name=key, key=key) for key in keys - existing.keys())
+    db.session.flush()
+    return dict(db.session.execute(sa.select(Tag.key, Tag.id).where(Tag.key.in_(keys))).all())
+
+
 def post_authors(rng: random.Random, count: int, author_ids: list[int]) -> list[int]:
     """The author of each of ``count`` posts, some much busier than others (AUTHOR_SKEW)."""
     ranks = list(range(1, len(author_ids) + 1))
@@ -194,12 +220,20 @@ def new_posts(
     until: datetime,
     first_id: int,
     replies: list[tuple[int, int]],
+    tag_picks: list[str],
+    tagged: list[tuple[int, str]],
 ) -> Iterator[tuple]:
     """A post by each of ``authors``, oldest first, one in each equal slice of ``since`` to
-    ``until``; each reply is added to ``replies`` as it is made."""
+    ``until``; each reply is added to ``replies`` as it is made, and each post that ends with
+    a hashtag (its pick from ``tag_picks``) to ``tagged``."""
     step = (until - since) / max(len(authors), 1)
     for n, author_id in enumerate(authors):
-        body = " ".join(rng.choices(sentences, k=rng.randint(1, 4)))[:POST_MAX_LENGTH]
+        body = " ".join(rng.choices(sentences, k=rng.randint(1, 4)))
+        if rng.random() < TAG_SHARE:
+            tag = tag_picks[n]
+            body = f"{body[: POST_MAX_LENGTH - len(tag) - 2]} #{tag}"
+            tagged.append((n, tag))
+        body = body[:POST_MAX_LENGTH]
         reply_to_id = None
         if n and rng.random() < REPLY_SHARE:
             answered = max(0, n - 1 - int(rng.expovariate(1 / 1000)))  # mostly recent posts

@@ -32,7 +32,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.models import Post, User, UserSession
+from app.models import Post, Tag, User, UserSession
 from app.models.feed import timeline_condition
 from benchmarks.datasets import (
     BENCH_DIR,
@@ -66,6 +66,8 @@ class Context:
     thread_post: int | None  # a reply with replies of its own: both sides of a thread
     newest_post: int  # the cursor of an explore page that is up to date
     newest_on_timeline: int  # the reader's home page's
+    common_tag: str | None  # the most used tag, and one used about a hundredth as often
+    rare_tag: str | None
     page_2000_link: str | None = None  # the rel="next" link of explore page 1,999
     etag: str | None = None  # the hover card's, from its first answer
     notes: list[str] = field(default_factory=list)
@@ -128,6 +130,16 @@ PAGES = [
         **CONVERSATION,
     ),
     Page("notifications (reader)", lambda c: "/notifications", **CONVERSATION),
+    Page(
+        "tag page (the most used tag)",
+        lambda c: f"/tag/{c.common_tag}" if c.common_tag else None,
+        **CONVERSATION,
+    ),
+    Page(
+        "tag page (a rare tag)",
+        lambda c: f"/tag/{c.rare_tag}" if c.rare_tag else None,
+        **CONVERSATION,
+    ),
     Page("live check, nothing new (timeline)", up_to_date("timeline"), **LIVE_CHECK),
     Page("live check, nothing new (explore)", up_to_date("explore"), **LIVE_CHECK),
     Page("live check, nothing new (visitor)", up_to_date("explore"), visitor=True, **LIVE_CHECK),
@@ -255,6 +267,11 @@ def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
             .order_by(Post.replies_count.desc(), Post.id)
             .limit(1)
         )
+        tags = db.session.execute(
+            sa.select(Tag.key, Tag.posts_count).order_by(Tag.posts_count.desc())
+        ).all()
+        common_tag = tags[0].key if tags else None
+        rare_tag = next((key for key, count in tags if count <= tags[0].posts_count / 100), None)
         per_page = app.config["POSTS_PER_PAGE"]
         context = Context(
             reader=reader.username,
@@ -264,7 +281,11 @@ def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
             thread_post=thread_post,
             newest_post=newest_post,
             newest_on_timeline=newest_on_timeline,
+            common_tag=common_tag,
+            rare_tag=rare_tag,
         )
+        if not tags:
+            context.notes.append("no post in the dataset has a tag: the tag pages are skipped.")
         if thread_post is None:
             context.notes.append("no post in the dataset is a reply: the thread is skipped.")
         # A real session row, as a sign-in makes (the client's cookie carries its key).

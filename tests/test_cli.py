@@ -1,4 +1,5 @@
 import re
+from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -11,10 +12,13 @@ from app.models import (
     Follow,
     Notification,
     Post,
+    PostTag,
     SiteCount,
+    Tag,
     User,
     username_skeleton,
 )
+from app.post_text import hashtags
 
 
 def counts(app) -> tuple[int, int]:
@@ -172,3 +176,25 @@ def test_seed_makes_some_authors_far_busier_than_most(app):
     with app.app_context():
         counts = sorted(db.session.scalars(sa.select(User.posts_count)))
     assert counts[-1] > 5 * counts[len(counts) // 2]
+
+
+def test_seed_tags_one_post_in_five_and_stores_the_tags_as_posting_does(app):
+    runner = app.test_cli_runner()
+    for _ in range(2):  # a second run reuses the tags of the first
+        result = runner.invoke(args=["seed", "--users", "5", "--posts", "500"])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        posts = db.session.scalars(sa.select(Post)).all()
+        stored = {
+            (post_id, key)
+            for post_id, key in db.session.execute(
+                sa.select(PostTag.post_id, Tag.key).join(Tag, Tag.id == PostTag.tag_id)
+            )
+        }
+        parsed = {(post.id, key) for post in posts for key in hashtags(post.body)}
+        assert stored == parsed
+        assert 120 < len(stored) < 280  # about one in five of 1,000
+        tags = db.session.scalars(sa.select(Tag)).all()
+        counted = {tag.key: tag.posts_count for tag in tags}
+        assert counted == dict(Counter(key for _, key in stored))
+        assert max(counted.values()) > 5 * sorted(counted.values())[len(counted) // 2]  # skewed
