@@ -11,11 +11,13 @@ A mention is ``@`` and a possible username, and is linked only when the caller h
 account: ``mentioned_usernames`` says which names to look up, ``render_body`` takes the result.
 
 A hashtag is ``#`` and a run of letters of any script (with their combining marks), digits and
-``_``, not all digits, not after such a character (``C#``, ``issue#12``) and not inside a
-link; it always links to its tag's page, since every post's tags are stored with it.
+``_``, not all digits nor all marks and underscores, not after such a character (``C#``,
+``issue#12``) and not inside a link; it always links to its tag's page, since every post's
+tags are stored with it.
 """
 
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
@@ -45,6 +47,7 @@ if not re.fullmatch(r"\[[^\[\]]+\]", _NAME_CHARACTER):  # its shape changed: so 
     raise RuntimeError(f"USERNAME_PATTERN is no longer one character class: {USERNAME_PATTERN}")
 # A hashtag's characters: letters of any script with their marks, digits and "_".
 _TAG_CHARACTER = r"[\p{L}\p{M}\p{Nd}_]"
+_LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
 # "@" and a run of name characters, unless the "@" follows one (ann@example.com is an address);
 # "#" and a run of tag characters, unless the "#" follows one of those or a "&" or "#".
 _MENTION_OR_TAG = regex.compile(
@@ -92,7 +95,7 @@ def _mentions_and_tags(body: str, start: int, end: int) -> Iterator[_Piece]:
             piece = _Piece("mention", name, f"@{name}")
         else:
             name = match["tag"]
-            if len(name) > TAG_MAX_LENGTH or name.isdigit():
+            if not is_tag_name(name):
                 continue
             piece = _Piece("tag", name, f"#{name}")
         if match.start() > position:
@@ -106,7 +109,7 @@ def _mentions_and_tags(body: str, start: int, end: int) -> Iterator[_Piece]:
 
 
 def _pieces(body: str) -> Iterator[_Piece]:
-    """``body`` cut into text, links and mentions, in order; their raw text is the body."""
+    """``body`` cut into text, links, mentions and tags, in order; their raw text is the body."""
     position = 0
     for start, end, url in _links(body):
         yield from _mentions_and_tags(body, position, start)
@@ -129,8 +132,20 @@ def mentioned_usernames(body: str) -> list[str]:
 
 
 def tag_key(name: str) -> str:
-    """What makes tags one: ``#Flask`` and ``#flask`` are the same tag."""
-    return name.lower()
+    """What makes tags one: ``#Flask``, ``#flask`` and ``#FLASK`` are one tag, as are
+    ``#Straße`` and ``#STRASSE``, and a ``café`` typed with a combining accent is ``café``."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+def is_tag_name(name: str) -> bool:
+    """Whether a run of tag characters is a tag: a letter or digit in it but not only digits,
+    and short enough, as written and as its key (folding case can lengthen a word: ß is ss)."""
+    return (
+        _LETTER_OR_DIGIT.search(name) is not None
+        and not name.isdigit()
+        and len(name) <= TAG_MAX_LENGTH
+        and len(tag_key(name)) <= TAG_MAX_LENGTH
+    )
 
 
 def is_hashtag(word: str) -> bool:

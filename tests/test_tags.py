@@ -3,13 +3,14 @@
 import re
 
 import pytest
+import regex
 import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.extensions import db
-from app.models import Post, PostTag, Tag, User, delete_account, recount
-from app.post_text import hashtags, render_body
+from app.models import TAG_MAX_LENGTH, Post, PostTag, Tag, User, delete_account, recount
+from app.post_text import hashtags, render_body, tag_key
 from tests.helpers import post_form, signed_in_client
 
 
@@ -33,6 +34,11 @@ from tests.helpers import post_form, signed_in_client
         ("#" + "x" * 50, {"x" * 50: "x" * 50}),
         ("#" + "x" * 51, {}),  # too long to be a tag: text
         ("# alone, and #", {}),
+        ("#_ #\u0301 #__ but #1_2 and #a_", {"1_2": "1_2", "a_": "a_"}),
+        ("#Straße #STRASSE #ΟΔΟΣ #οδος", {"strasse": "Straße", "οδοσ": "ΟΔΟΣ"}),
+        ("#café #cafe\u0301", {"café": "café"}),  # one tag, typed either way
+        ("#" + "İ" * 26, {}),  # its key is 52 characters: text
+        ("#" + "ß" * 26, {}),  # and this one's too (ss)
     ],
 )  # fmt: skip
 def test_what_is_a_tag(body, tags):
@@ -58,8 +64,10 @@ def test_any_body_renders_and_its_tags_are_words(app, body):
     with app.test_request_context("/"):
         render_body(body, {})
     for key, written in hashtags(body).items():
-        assert key == written.lower() and f"#{written}" in body
-        assert re.fullmatch(r"[\w\u0300-\u036f\u0900-\u0dff]+", written) or not written.isdigit()
+        assert f"#{written}" in body
+        assert regex.fullmatch(r"[\p{L}\p{M}\p{Nd}_]+", written) and not written.isdigit()
+        assert len(written) <= TAG_MAX_LENGTH and len(key) <= TAG_MAX_LENGTH
+        assert tag_key(key) == key  # a key names itself: its page has one address
 
 
 # Stored with the post ------------------------------------------------------------------------
@@ -158,7 +166,7 @@ def test_one_address_per_tag_whatever_the_case(app, ann, client):
     "word", ["nothing", "123", "a%20b", "%00", "x" * 51, "flask.", "%23flask", "unused"]
 )
 def test_what_is_no_tag_with_posts_is_a_404(app, ann, client, word):
-    post(ann, "#unused for now")
+    post(ann, "#unused for now, and #flask")
     with app.app_context():
         db.session.execute(sa.update(Tag).values(posts_count=0))  # as after its posts went
         db.session.commit()

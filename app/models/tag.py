@@ -8,8 +8,7 @@ from app.extensions import db
 from app.models.counters import add_to_count
 from app.models.post import Post
 
-# Longer runs of tag characters are text (app/post_text.py); a key, the lower-cased tag, is no
-# longer than the tag.
+# Longer tags are text (app/post_text.py), as written and as their key (the case-folded tag).
 TAG_MAX_LENGTH = 50
 
 
@@ -57,8 +56,9 @@ def retag(post: Post, body: str, before: dict[str, Tag]) -> None:
     """Give ``post`` the tags of ``body`` (it carried ``before``): new tags made, rows added
     and removed, counts moved, all at the next flush.
 
-    The caller holds the site's post count (SiteCount), as every writer of posts does: tag
-    rows are then made and counted by one writer at a time, and a new tag cannot be made twice.
+    The caller holds the site's post count (SiteCount), as every writer of posts does, and
+    read ``before`` since: tag rows are then made and counted by one writer at a time, and
+    a new tag cannot be made twice.
     """
     from app.post_text import hashtags
 
@@ -77,10 +77,15 @@ def retag(post: Post, body: str, before: dict[str, Tag]) -> None:
         else:
             add_to_count(tag, "posts_count", 1)
         db.session.add(PostTag(post=post, tag=tag))
-    for key, tag in before.items():
-        if key not in after:
-            add_to_count(tag, "posts_count", -1)
-            db.session.delete(db.session.get(PostTag, (tag.id, post.id)))
+    removed = [tag for key, tag in before.items() if key not in after]
+    for tag in removed:
+        add_to_count(tag, "posts_count", -1)
+    if removed:
+        db.session.execute(
+            sa.delete(PostTag).where(
+                PostTag.post_id == post.id, PostTag.tag_id.in_([tag.id for tag in removed])
+            )
+        )
 
 
 def untag(post: Post) -> None:

@@ -462,12 +462,12 @@ class User(UserMixin, db.Model):
         if post.author_id != self.id:
             raise ValueError("Only the author can edit a post.")
         with db.session.no_autoflush:
-            tags_before = tags_of(post)
-            if hashtags(body).keys() != tags_before.keys():
+            if hashtags(body).keys() != tags_of(post).keys():
                 # Tags are written by one writer of posts at a time (see retag), and the site
-                # count comes before any user row (see SiteCount).
+                # count comes before any user row (see SiteCount). What the post carries is
+                # read again once it is held: an edit sent twice may have changed it.
                 SiteCount.lock(SiteCount.POSTS)
-                retag(post, body, tags_before)
+                retag(post, body, tags_of(post))
             before = set(db.session.scalars(sa.select(Mention.user_id).where(Mention.post == post)))
             after = {user.id: user for user in self.mentioned_in(body)}
             lock_users(before | after.keys())

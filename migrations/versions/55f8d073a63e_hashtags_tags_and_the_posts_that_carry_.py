@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 # The app's own parser: a tag here is what a tag is when a post is written (URLs, mentions and
-# "C#" excluded). Read posts and write rows this many at a time.
+# "C#" excluded). Posts are read, and their rows written, this many at a time.
 from app.post_text import hashtags
 
 BATCH = 10_000
@@ -55,32 +55,36 @@ def upgrade():
 
 
 def tag_existing_posts():
-    """Tags for the posts written before tags were stored: each named as first written, in
-    the oldest post that carries it, with its count."""
+    """Tags for the posts written before tags were stored, read a batch at a time: each tag
+    named as first written, in the oldest post that carries it, then counted."""
     connection = op.get_bind()
     tag_ids = {}  # key -> id
-    names = {}  # key -> the tag as first written
-    counts = {}
-    rows = []
-    posts = sa.select(post.c.id, post.c.body).where(post.c.body.contains('#')).order_by(post.c.id)
-    for post_id, body in connection.execute(posts):
-        for key, written in hashtags(body).items():
-            if key not in tag_ids:
-                tag_ids[key] = len(tag_ids) + 1
-                names[key] = written
-                counts[key] = 0
-            counts[key] += 1
-            rows.append({'tag_id': tag_ids[key], 'post_id': post_id})
-    tags = [
-        {'id': tag_id, 'name': names[key], 'key': key, 'posts_count': counts[key]}
-        for key, tag_id in tag_ids.items()
-    ]
-    for start in range(0, len(tags), BATCH):
-        connection.execute(tag.insert(), tags[start:start + BATCH])
-    for start in range(0, len(rows), BATCH):
-        connection.execute(post_tag.insert(), rows[start:start + BATCH])
-    if tags and connection.dialect.name == 'postgresql':  # ids given here: move the sequence on
-        connection.execute(sa.text("SELECT setval('tag_id_seq', (SELECT max(id) FROM tag))"))
+    last = 0
+    while True:
+        posts = connection.execute(
+            sa.select(post.c.id, post.c.body)
+            .where(post.c.body.contains('#'), post.c.id > last)
+            .order_by(post.c.id)
+            .limit(BATCH)
+        ).all()
+        if not posts:
+            break
+        new_tags, rows = [], []
+        for post_id, body in posts:
+            for key, written in hashtags(body).items():
+                if key not in tag_ids:
+                    tag_ids[key] = len(tag_ids) + 1
+                    new_tags.append({'id': tag_ids[key], 'name': written, 'key': key})
+                rows.append({'tag_id': tag_ids[key], 'post_id': post_id})
+        if new_tags:
+            connection.execute(tag.insert(), new_tags)
+        if rows:
+            connection.execute(post_tag.insert(), rows)
+        last = posts[-1].id
+    tagged = sa.select(sa.func.count()).where(post_tag.c.tag_id == tag.c.id).scalar_subquery()
+    connection.execute(tag.update().values(posts_count=tagged))
+    if tag_ids and connection.dialect.name == 'postgresql':  # ids given here: move it on
+        connection.execute(sa.text("SELECT setval(pg_get_serial_sequence('tag', 'id'), max(id)) FROM tag"))
 
 
 def downgrade():
