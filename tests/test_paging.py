@@ -162,7 +162,7 @@ class TestPages:
 # session's own lookup included), and how many posts or people it shows when every list holds
 # a full page.
 STATEMENT_BOUNDS = {
-    "/": (2, "full"),  # the session, then the posts with the timeline's size
+    "/": (3, "full"),  # the session, who to follow, then the posts with the timeline's size
     "/explore": (2, "full"),
     "/explore?page=3": (3, "full"),  # the site's count first, to know where page 3 starts
     "/user/reader": (3, "full"),  # the session, the user and the follow button, the posts
@@ -180,15 +180,17 @@ STATEMENT_BOUNDS = {
 def busy_site(app, make_user, per_page: int) -> int:
     """A reader who follows ``per_page`` writers (each a page of posts by different people)
     and writes as much as they do, likes, replies to, mentions and is notified about every one
-    of them; the reader's id."""
+    of them, and to whom every writer suggests an account they follow; the reader's id."""
     app.config["POSTS_PER_PAGE"] = per_page
     reader = make_user("reader", posts=3 * per_page)
     writers = [make_user(f"writer{n}", posts=3) for n in range(per_page)]
+    suggested = make_user("suggested")
     with app.app_context():
         db.session.execute(
             sa.insert(Follow),
             [{"follower_id": reader, "followed_id": writer} for writer in writers]
-            + [{"follower_id": writers[0], "followed_id": reader}],
+            + [{"follower_id": writers[0], "followed_id": reader}]
+            + [{"follower_id": writer, "followed_id": suggested} for writer in writers],
         )
         me = db.session.get(User, reader)
         answered = db.session.scalar(sa.select(Post).where(Post.body == "Post 0 by writer0"))

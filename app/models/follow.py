@@ -23,5 +23,9 @@ class Follow(db.Model):
     __table_args__ = (
         # The primary key serves "whom does X follow"; this serves "who follows X".
         sa.Index("ix_follow_followed_id_follower_id", followed_id, follower_id),
+        # And this "whom did X follow last": a walk down an index for who to follow's sources
+        # and for the following list, however many X follows, where the primary key leaves
+        # every one of them to read and sort.
+        sa.Index("ix_follow_follower_id_created_at", follower_id, created_at, followed_id),
         sa.CheckConstraint("follower_id != followed_id", name="not_self"),
     )

@@ -152,8 +152,8 @@ SCREENS = [
 @pytest.fixture
 def site(app, make_user) -> dict[str, str]:
     """ann (the member, signed in on another device too) and bob follow each other, have
-    posts, a thread and likes, cara has not confirmed her address, ann asked to move to a new
-    one; what the paths name."""
+    posts, a thread and likes, bob follows dan (so ann's home suggests dan), cara has not
+    confirmed her address, ann asked to move to a new one; what the paths name."""
     ann_id = make_user("ann", about_me="Reads a lot.", posts=2)
     make_user("bob", about_me="Bob writes about birds.", posts=3)
     make_user("cara", confirmed=False)
@@ -163,8 +163,10 @@ def site(app, make_user) -> dict[str, str]:
         ann = db.session.scalar(sa.select(User).where(User.username == "ann"))
         bob = db.session.scalar(sa.select(User).where(User.username == "bob"))
         cara = db.session.scalar(sa.select(User).where(User.username == "cara"))
+        dan = db.session.scalar(sa.select(User).where(User.username == "dan"))
         ann.follow(bob)
         bob.follow(ann)
+        bob.follow(dan)  # ann's home then has a Who to follow section
         first_post = sa.select(Post.id).order_by(Post.id).limit(1)
         bobs_post = db.session.scalar(sa.select(Post).where(Post.author_id == bob.id).limit(1))
         # A thread: ann answers bob, bob answers ann; likes both ways; ann is notified.
