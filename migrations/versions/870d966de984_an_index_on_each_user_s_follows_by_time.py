@@ -1,7 +1,7 @@
 """an index on each user's follows by time
 
 Revision ID: 870d966de984
-Revises: 6308aa0ab898
+Revises: 55f8d073a63e
 Create Date: 2026-11-24 01:36:10.648077
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '870d966de984'
-down_revision = '6308aa0ab898'
+down_revision = '55f8d073a63e'
 branch_labels = None
 depends_on = None
 
