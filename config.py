@@ -80,6 +80,8 @@ class Config:
     POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 10)
     # How often an open page asks for new posts and notifications; 0 turns live updates off.
     LIVE_CHECK_SECONDS = env_int("LIVE_CHECK_SECONDS", 15)
+    # How long a process keeps a reader's "who to follow" before working it out again.
+    SUGGESTIONS_CACHE_SECONDS = env_int("SUGGESTIONS_CACHE_SECONDS", 600)
     # Whether users may choose Gravatar for their avatar (everyone else's is drawn by the app).
     # Off: no choice offered, every avatar drawn here, and no Gravatar origin in the CSP.
     GRAVATAR_ENABLED = env_flag("GRAVATAR_ENABLED", default=True)

@@ -31,6 +31,7 @@ from app.extensions import (
 from app.health import bp as health_bp
 from app.live import bp as live_bp
 from app.main import bp as main_bp
+from app.main import suggestions
 from app.profile import bp as profile_bp
 from app.settings import bp as settings_bp
 from app.tags import bp as tags_bp
@@ -62,6 +63,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
         compression,
         links,
         cards,
+        suggestions,
     )
     for extension in extensions:
         extension.init_app(app)

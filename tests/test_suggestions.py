@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import SUGGESTION_SOURCES, Follow, User, recount, utcnow
+from app.main.suggestions import SuggestionCache
+from app.models import SUGGESTION_SOURCES, Follow, User, delete_account, recount, utcnow
 from app.models.user import suggestions_query
 from tests.helpers import signed_in_client, text_of
 
@@ -271,3 +272,29 @@ def test_a_reader_who_follows_nobody_costs_no_suggestion_query(app, users, sql_l
     response = client.get("/")
     assert section_of(response) is None
     assert len(sql_log) == 2, sql_log
+
+
+def test_each_process_keeps_a_readers_suggestions_until_they_follow_someone(
+    app, ann_has_suggestions, sql_log
+):
+    client = signed_in_client(app, ann_has_suggestions["ann"])
+    assert suggested_on_page(client.get("/")) == [("eve", 2), ("fay", 1)]
+    follow_all(app, ("cara", "fay"))  # fay now has two of ann's follows: not seen for a while
+    sql_log.clear()
+    again = client.get("/")
+    assert suggested_on_page(again) == [("eve", 2), ("fay", 1)]  # as kept
+    assert len(sql_log) == 3 and not any("candidates" in s for s in sql_log)  # three by id
+    with app.app_context():  # an account deleted meanwhile is left out
+        delete_account(db.session.get(User, ann_has_suggestions["eve"]))
+        db.session.commit()
+    assert suggested_on_page(client.get("/")) == [("fay", 1)]
+    follow_all(app, ("ann", "fay"))  # ann follows one more: worked out afresh
+    assert suggested_on_page(client.get("/")) == []
+
+
+def test_suggestions_are_worked_out_again_when_the_kept_ones_expire(app, ann_has_suggestions):
+    app.extensions["suggestions"] = SuggestionCache(seconds=0)
+    client = signed_in_client(app, ann_has_suggestions["ann"])
+    assert suggested_on_page(client.get("/")) == [("eve", 2), ("fay", 1)]
+    follow_all(app, ("cara", "fay"))
+    assert suggested_on_page(client.get("/")) == [("eve", 2), ("fay", 2)]

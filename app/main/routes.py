@@ -16,13 +16,14 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from app import transactions
-from app.auth.confirmation import awaiting_confirmation, confirmed_required
+from app.auth.confirmation import confirmed_required
 from app.conversations.threads import post_or_404, render_thread
 from app.extensions import config_limit, db, limiter, login, moment
 from app.forms import NewPostForm, PostForm
 from app.health.routes import PROBE_ENDPOINTS
 from app.live.routes import BACKGROUND_ENDPOINTS
-from app.models import Post, Suggestion, every_post, timeline_of
+from app.main.suggestions import who_to_follow
+from app.models import Post, every_post, timeline_of
 from app.pagination import paginate_posts
 from app.posting import publish_once
 from app.redirects import safe_next_path
@@ -88,14 +89,6 @@ def index():
         pagination=pagination,
         suggestions=who_to_follow(),
     )
-
-
-def who_to_follow() -> list[Suggestion]:
-    # Suggestions come from the reader's follows: with none there is nothing to ask the
-    # database. Nor for a reader who may not follow anyone yet (address not confirmed).
-    if current_user.following_count == 0 or awaiting_confirmation():
-        return []
-    return current_user.suggested_for(limit=3)
 
 
 @bp.get("/explore")
