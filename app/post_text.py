@@ -18,7 +18,7 @@ tags are stored with it.
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 
 import regex
@@ -173,12 +173,16 @@ def _link_text(url: str) -> str:
     return text
 
 
-def render_body(body: str, mentions: Mapping[str, str]) -> Markup:
+def render_body(
+    body: str, mentions: Mapping[str, str], url_for: Callable[..., str] = fast_url_for
+) -> Markup:
     """``body`` as HTML: all of it escaped, its web links, tags and known mentions made links.
 
     ``mentions`` maps each lower-cased name of ``mentioned_usernames(body)`` that is an account
     to the account's username as stored; other mentions stay text, so a name that is nobody's
-    does not lead to a page that is not found. Needs a request context, for the profile URLs.
+    does not lead to a page that is not found. ``url_for(endpoint, **values)`` builds the
+    profile and tag URLs: paths on this site by default (needs a request context); a feed,
+    read away from the site, passes one that builds absolute URLs.
     """
     html = []
     for piece in _pieces(body):
@@ -188,13 +192,13 @@ def render_body(body: str, mentions: Mapping[str, str]) -> Markup:
             username = mentions[piece.value.lower()]
             html.append(
                 _MENTION_LINK.format(
-                    profile=fast_url_for("profile.user", username=username),
-                    popup=fast_url_for("profile.popup", username=username),
+                    profile=url_for("profile.user", username=username),
+                    popup=url_for("profile.popup", username=username),
                     name=piece.value,
                 )
             )
         elif piece.kind == "tag":
-            url = fast_url_for("tags.tag", word=tag_key(piece.value))
+            url = url_for("tags.tag", word=tag_key(piece.value))
             html.append(_TAG_LINK.format(url=url, name=piece.value))
         else:
             html.append(escape(piece.raw))

@@ -1,6 +1,7 @@
 """Post bodies as HTML: escaped whole, web links and known mentions linked, nothing else."""
 
 import pytest
+from flask import url_for
 from markupsafe import Markup, escape
 
 from app.post_text import mentioned_usernames, render_body
@@ -187,6 +188,19 @@ def test_mention_links_follow_the_script_root(app):
     assert html == (
         '<span class="user-popup-anchor"><a class="user_popup" href="/blog/user/bob"'
         ' data-popup-url="/blog/user/bob/popup">@bob</a></span>'
+    )
+
+
+def test_mention_links_come_from_the_url_builder_given(app):
+    def absolute(endpoint: str, **values: str) -> str:
+        return url_for(endpoint, _external=True, **values)
+
+    with app.test_request_context("/", base_url="https://example.com"):
+        html = render_body("@bob <b> #Flask", ACCOUNTS, absolute)
+    assert html == (
+        '<span class="user-popup-anchor"><a class="user_popup" href="https://example.com/user/bob"'
+        ' data-popup-url="https://example.com/user/bob/popup">@bob</a></span> &lt;b&gt; '
+        '<a class="hashtag" href="https://example.com/tag/flask">#Flask</a>'
     )
 
 
