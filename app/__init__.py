@@ -28,6 +28,7 @@ from app.extensions import (
     migrate,
     moment,
 )
+from app.feeds import bp as feeds_bp
 from app.health import bp as health_bp
 from app.live import bp as live_bp
 from app.main import bp as main_bp
@@ -73,6 +74,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
         auth_bp,
         main_bp,
         profile_bp,
+        feeds_bp,
         conversations_bp,
         live_bp,
         tags_bp,

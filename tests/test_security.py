@@ -656,6 +656,7 @@ def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, pa
         f"/user/{quoted}",
         f"/user/{quoted}/popup",
         f"/user/{quoted}/followers",
+        f"/user/{quoted}/feed.atom",
         f"/post/{quoted}",
         f"/post/{quoted}/edit",
         f"/auth/reset_password/{quoted}",

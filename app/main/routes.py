@@ -19,6 +19,7 @@ from app import transactions
 from app.auth.confirmation import confirmed_required
 from app.conversations.threads import post_or_404, render_thread
 from app.extensions import config_limit, db, limiter, login, moment
+from app.feeds.routes import FEED_ENDPOINTS
 from app.forms import NewPostForm, PostForm
 from app.health.routes import PROBE_ENDPOINTS
 from app.live.routes import BACKGROUND_ENDPOINTS
@@ -39,7 +40,8 @@ ASSET_ENDPOINTS = {"static", "bootstrap.static", "main.moment_js", "profile.iden
 
 @bp.before_app_request
 def record_visit():
-    if request.endpoint in ASSET_ENDPOINTS | PROBE_ENDPOINTS | BACKGROUND_ENDPOINTS:
+    not_visits = ASSET_ENDPOINTS | PROBE_ENDPOINTS | BACKGROUND_ENDPOINTS | FEED_ENDPOINTS
+    if request.endpoint in not_visits:
         return
     if not current_user.is_authenticated:
         return

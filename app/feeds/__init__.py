@@ -1,0 +1,3 @@
+from app.feeds.routes import bp
+
+__all__ = ["bp"]
