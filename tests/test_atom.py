@@ -310,3 +310,19 @@ def test_a_signed_in_reader_gets_the_public_feed_and_writes_nothing(app, clock, 
     assert writes_in(sql_log) == [] and len(sql_log) == 2, sql_log
     assert response.cache_control.public and not response.cache_control.no_store
     assert parsed(response).entries[0].title == "Post 1 by ann"
+
+
+# --- Discovery --------------------------------------------------------------------------------
+
+
+def test_the_profile_page_links_its_feed_in_the_head(client, make_user):
+    make_user("Ann", posts=1)
+    html = client.get("/user/ann", follow_redirects=True).get_data(as_text=True)
+    head = html[: html.index("</head>")]
+    link = (
+        '<link rel="alternate" type="application/atom+xml" title="Ann on Microblog"'
+        ' href="/user/Ann/feed.atom">'
+    )
+    assert link in head
+    assert html.count('rel="alternate"') == 1  # the one feed the page follows
+    parsed(client.get("/user/Ann/feed.atom"))
