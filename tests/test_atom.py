@@ -107,12 +107,13 @@ def test_html_in_a_post_is_shown_as_text_not_markup(app, client, make_user, base
     assert entry.title == body  # plain text, written as it was typed
 
 
-def test_mentions_and_web_links_in_a_post_are_absolute_links(app, client, make_user, base_url):
+def test_mentions_tags_and_web_links_in_a_post_are_absolute_links(app, client, make_user, base_url):
     make_user("Bob")
-    publish(app, make_user("ann"), "Ask @bob about https://example.org/x")
+    publish(app, make_user("ann"), "Ask @bob about https://example.org/x #Flask")
     [entry] = parsed(client.get("/user/ann/feed.atom")).entries
     html = entry.content[0].value
     assert f'<a class="user_popup" href="{BASE}/user/Bob">@bob</a>' in html
+    assert f'<a class="hashtag" href="{BASE}/tag/flask">#Flask</a>' in html
     assert '<a href="https://example.org/x" rel="nofollow noopener ugc"' in html
     assert 'href="/' not in html
 
