@@ -3,7 +3,8 @@
 The XML is written by feedgenerator (Django's feed writer, packaged on its own). A feed is read
 away from the site, so every link in it is absolute, built under ``APP_BASE_URL`` (else under
 the request's own address, as mails are). An entry's content is the post's body as its card
-shows it: escaped text with its web links and known mentions linked; its title is plain text.
+shows it: escaped text with its web links, tags and known mentions linked; its title is plain
+text.
 
 Feed readers ask again every few minutes. The answer carries an ETag naming everything the
 feed shows and a Last-Modified (its newest post or edit); a reader that sends either back gets
