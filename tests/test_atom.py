@@ -327,3 +327,45 @@ def test_the_profile_page_links_its_feed_in_the_head(client, make_user):
     assert link in head
     assert html.count('rel="alternate"') == 1  # the one feed the page follows
     parsed(client.get("/user/Ann/feed.atom"))
+
+
+# --- A tag's feed ----------------------------------------------------------------------------
+
+
+def test_a_tags_feed_holds_its_newest_posts_with_absolute_links(app, client, make_user, base_url):
+    ann, bob = make_user("ann"), make_user("bob")
+    ids = [publish(app, ann if n % 2 else bob, f"Post {n} about #Birds") for n in range(22)]
+    publish(app, ann, "Not tagged")
+    feed = parsed(client.get("/tag/birds/feed.atom"))
+    assert feed.feed.title == "#Birds on Microblog"
+    assert links_of(feed.feed) == {
+        "alternate": f"{BASE}/tag/birds",
+        "self": f"{BASE}/tag/birds/feed.atom",
+    }
+    assert [entry.link for entry in feed.entries] == [
+        f"{BASE}/post/{post_id}" for post_id in reversed(ids[-20:])
+    ]
+    assert {entry.author for entry in feed.entries} == {"ann", "bob"}
+    assert f'href="{BASE}/tag/birds"' in feed.entries[0].content[0].value
+
+
+def test_a_tags_feed_answers_304s_and_one_address_whatever_the_case(client, app, make_user):
+    publish(app, make_user("ann"), "#Birds")
+    first = client.get("/tag/birds/feed.atom")
+    again = client.get("/tag/birds/feed.atom", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    moved = client.get("/tag/BIRDS/feed.atom")
+    assert moved.status_code == 301
+    assert moved.headers["Location"] == "/tag/birds/feed.atom"
+    for word in ("nothing", "123", "%00", "x" * 51):
+        assert client.get(f"/tag/{word}/feed.atom").status_code == 404
+
+
+def test_the_tag_page_links_its_feed_in_the_head(client, app, make_user):
+    publish(app, make_user("ann"), "#Birds")
+    page = client.get("/tag/birds").get_data(as_text=True)
+    head = page[: page.index("</head>")]
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="#Birds on Microblog" '
+        'href="/tag/birds/feed.atom">'
+    ) in head

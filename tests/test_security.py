@@ -662,6 +662,7 @@ def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, pa
         f"/auth/reset_password/{quoted}",
         f"/avatar/{quoted}.svg",
         f"/tag/{quoted}",
+        f"/tag/{quoted}/feed.atom",
     ):
         assert client.get(path).status_code < 500, path
     for path in ("/follow/{}", "/unfollow/{}", "/post/{}/delete", "/settings/sessions/{}/end"):
