@@ -87,7 +87,7 @@ class Browser:
         self.session.trust_env = False
         self.session.verify = str(ca)
         self.page = base_url + "/"  # the page the browser shows, the Referer of its forms
-        self.last_error: requests.ConnectionError | None = None
+        self.last_error: requests.RequestException | None = None
         self.session.mount("https://", SourceAddressAdapter(source))
         self.session.mount("http://", SourceAddressAdapter(source))
 
@@ -106,7 +106,9 @@ class Browser:
             )
         except requests.exceptions.SSLError:
             raise  # a broken certificate set-up, not an outage
-        except requests.ConnectionError as error:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+            # No answer, or only part of one (a worker killed while sending it): either way
+            # the page did not come, and a user would load it again.
             self.last_error = error  # why the last request got no answer, for failure messages
             response = None
         self.recorder.exchanges.append(
