@@ -1,4 +1,7 @@
-"""Where a ``next`` parameter may send a user: only to a path on this site."""
+"""Where a ``next`` parameter may send a user: only to a path on this site; and the one address
+of a page asked for under another spelling."""
+
+from urllib.parse import urlencode
 
 from flask import redirect, request
 from werkzeug.wrappers import Response
@@ -17,6 +20,13 @@ def safe_next_path(target: str | None) -> str | None:
     if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
         return None
     return target
+
+
+def moved_to(canonical: str) -> Response:
+    """A permanent redirect to ``canonical``, the request's arguments (a page and its cursor)
+    kept as they came."""
+    query = urlencode(list(request.args.items(multi=True)))
+    return redirect(f"{canonical}?{query}" if query else canonical, 301)
 
 
 def back_to_next_or(default: str) -> Response:

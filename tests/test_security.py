@@ -649,6 +649,7 @@ def test_any_form_input_gets_an_answer_not_a_500(fuzz_app, path, data):
 @given(segment=ANY_BYTES, page=ANY_BYTES)
 @example(segment=b"9" * 30, page=b"9" * 30)  # past any INTEGER column and OFFSET
 @example(segment=b"\x00", page=b"-1")
+@example(segment=b"1", page=b"9" * 5000)  # a cursor past int()'s 4,300 digits
 def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, page):
     client = signed_in_client(fuzz_app)
     quoted = quote_from_bytes(segment, safe="")
@@ -669,6 +670,12 @@ def test_any_path_segment_or_page_gets_an_answer_not_a_500(fuzz_app, segment, pa
         assert client.post(path.format(quoted)).status_code < 500, path
     for path in ("/", "/explore", "/user/ann", "/user/ann/following"):
         assert client.get(f"{path}?page={quote_from_bytes(page)}").status_code < 500, path
+    after = quote_from_bytes(page, safe="")
+    for feed in (quoted, f"user:{quoted}", "timeline"):
+        for path in ("/live/check", "/live/posts"):
+            url = f"{path}?feed={feed}&after={after}&return_to={quoted}"
+            assert client.get(url).status_code < 500, url
+            assert fuzz_app.test_client().get(url).status_code < 500, url  # and a visitor
     assert_stored_data_obeys_the_rules(fuzz_app)
 
 

@@ -34,7 +34,15 @@ from app.models.feed import (
 # stayed open, a check walks no further than this.
 MAX_COUNTED = 100
 
-FEED_NAME = re.compile(r"(timeline|home|explore)|(user|replies):([1-9][0-9]{0,9})")
+# A row id as the pages write it: digits, no leading zero, within INTEGER (checked by row_id).
+ROW_ID = "[1-9][0-9]{0,9}"
+FEED_NAME = re.compile(rf"(timeline|home|explore)|(user|replies):({ROW_ID})")
+CURSOR = re.compile(rf"0|{ROW_ID}")
+
+
+def row_id(text: str) -> int | None:
+    number = int(text)
+    return number if number <= ROW_ID_MAX else None
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,7 @@ class LiveFeed:
         simple, kind, of = match.groups()
         if simple:
             return cls(simple)
-        if int(of) > ROW_ID_MAX:
-            return None
-        return cls(kind, int(of))
+        return None if row_id(of) is None else cls(kind, int(of))
 
     @property
     def oldest_first(self) -> bool:

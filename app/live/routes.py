@@ -3,15 +3,14 @@ has new posts and how many notifications are unread, then fetches the new posts'
 the reader asks for them. Polling, not a held connection: see the README's "Live updates"."""
 
 import hashlib
-import re
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from app import cards
 from app.auth.sessions import session_key_in_cookie
-from app.extensions import ROW_ID_MAX, db
-from app.live.feeds import MAX_COUNTED, LiveFeed, counted_with_session
+from app.extensions import db
+from app.live.feeds import CURSOR, MAX_COUNTED, LiveFeed, counted_with_session, row_id
 from app.models import UserSession
 from app.models.feed import NEWER_THAN_CURSOR
 from app.pagination import per_page
@@ -25,9 +24,6 @@ bp = Blueprint("live", __name__, url_prefix="/live")
 BACKGROUND_ENDPOINTS = {"live.check"}
 
 
-CURSOR = re.compile(r"0|[1-9][0-9]{0,9}")
-
-
 class BadRequest(Exception):
     """A feed or cursor that no page gives: the answer is a 400 saying which."""
 
@@ -39,14 +35,14 @@ def requested_feed() -> LiveFeed | None:
         return None
     feed = LiveFeed.named(name)
     if feed is None:
-        raise BadRequest("feed must be home, explore, user:<id> or replies:<id>.")
+        raise BadRequest("feed must be timeline, home, explore, user:<id> or replies:<id>.")
     return feed
 
 
-def requested_cursor() -> int:
+def requested_after() -> int:
     """``after``: the id of the newest post the page shows (0 when it shows none)."""
     after = request.args.get("after", "")
-    if CURSOR.fullmatch(after) is None or int(after) > ROW_ID_MAX:
+    if CURSOR.fullmatch(after) is None or row_id(after) is None:
         raise BadRequest("after must be the id of the newest post on the page, or 0.")
     return int(after)
 
@@ -66,7 +62,7 @@ def check():
     """What is new: ``{"new_posts": n, "more": bool, "unread_notifications": m}`` (the last
     for a signed-in reader), with an ETag, so an unchanged answer is a 304 with no body."""
     feed = requested_feed()
-    params = {} if feed is None else feed.values() | {"cursor": requested_cursor()}
+    params = {} if feed is None else feed.values() | {"cursor": requested_after()}
     unread, new_posts = what_is_new(feed, params)
     if unread is None and (feed is None or feed.is_timeline):
         return unauthorized()  # signed out meanwhile: the page stops asking
@@ -115,7 +111,7 @@ def posts():
     feed = requested_feed()
     if feed is None:
         raise BadRequest("feed is missing.")
-    cursor = requested_cursor()
+    cursor = requested_after()
     if feed.is_timeline and not current_user.is_authenticated:
         return unauthorized()
     found = feed.chosen().posts(NEWER_THAN_CURSOR, cursor=cursor, limit=per_page())

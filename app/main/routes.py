@@ -36,12 +36,12 @@ bp = Blueprint("main", __name__)
 # Files a page pulls in: counting them as visits would load the user from the database once
 # per stylesheet, script and avatar.
 ASSET_ENDPOINTS = {"static", "bootstrap.static", "main.moment_js", "profile.identicon"}
+NOT_VISITS = ASSET_ENDPOINTS | PROBE_ENDPOINTS | BACKGROUND_ENDPOINTS | FEED_ENDPOINTS
 
 
 @bp.before_app_request
 def record_visit():
-    not_visits = ASSET_ENDPOINTS | PROBE_ENDPOINTS | BACKGROUND_ENDPOINTS | FEED_ENDPOINTS
-    if request.endpoint in not_visits:
+    if request.endpoint in NOT_VISITS:
         return
     if not current_user.is_authenticated:
         return

@@ -1,6 +1,5 @@
 import hashlib
 import re
-from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import (
@@ -9,7 +8,6 @@ from flask import (
     current_app,
     flash,
     make_response,
-    redirect,
     render_template,
     request,
     url_for,
@@ -22,7 +20,7 @@ from app.clients import wants_json
 from app.extensions import db
 from app.models import User, is_valid_username, posts_by
 from app.pagination import paginate, paginate_posts
-from app.redirects import back_to_next_or
+from app.redirects import back_to_next_or, moved_to
 from app.transactions import commit_unless_done_in_parallel, without_transaction
 
 bp = Blueprint("profile", __name__)
@@ -66,9 +64,7 @@ def user_and_follow_state_or_404(username: str) -> tuple[User, bool]:
 def user(username: str):
     user, is_following = user_and_follow_state_or_404(username)
     if username != user.username:  # one address per profile, whatever case was typed
-        canonical = url_for("profile.user", username=user.username)
-        query = urlencode(list(request.args.items(multi=True)))  # the page and its cursor
-        return redirect(f"{canonical}?{query}" if query else canonical, 301)
+        return moved_to(url_for("profile.user", username=user.username))
     pagination = paginate_posts(posts_by(user), user.posts_count)
     return render_template(
         "profile/user.html",

@@ -1,13 +1,12 @@
 """Tag pages: the posts carrying a hashtag, newest first."""
 
-from urllib.parse import urlencode
-
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, url_for
 
 from app.models import Tag
 from app.models.feed import tagged
 from app.pagination import paginate_posts
 from app.post_text import is_hashtag, tag_key
+from app.redirects import moved_to
 from app.transactions import without_transaction
 
 bp = Blueprint("tags", __name__)
@@ -26,8 +25,6 @@ def tag_or_404(word: str) -> Tag:
 def tag(word: str):
     tag = tag_or_404(word)
     if word != tag_key(word):  # one address per tag, whatever case was typed
-        canonical = url_for("tags.tag", word=tag.key)
-        query = urlencode(list(request.args.items(multi=True)))  # the page and its cursor
-        return redirect(f"{canonical}?{query}" if query else canonical, 301)
+        return moved_to(url_for("tags.tag", word=tag.key))
     pagination = paginate_posts(tagged(tag), tag.posts_count)
     return render_template("tags/tag.html", title=f"#{tag.name}", tag=tag, pagination=pagination)
