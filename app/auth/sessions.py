@@ -1,6 +1,7 @@
 """Signing in and out: the one place that starts and ends a browser's session."""
 
 from flask import current_app, g, session
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from app import transactions
@@ -60,6 +61,11 @@ def signed_in_user() -> str:
     """The rate-limit key of the signed-in user, for limits that follow an account, not an
     address."""
     return f"user:{current_user.id}"
+
+
+def user_or_address() -> str:
+    """The rate-limit key of the signed-in user, or else of the client's address."""
+    return signed_in_user() if current_user.is_authenticated else get_remote_address()
 
 
 @login.user_loader

@@ -12,11 +12,11 @@ from flask import (
     request,
     url_for,
 )
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from app import transactions
 from app.auth.confirmation import confirmed_required
+from app.auth.sessions import user_or_address
 from app.conversations.threads import post_or_404, render_thread
 from app.extensions import config_limit, db, limiter, login, moment
 from app.feeds.routes import FEED_ENDPOINTS
@@ -51,14 +51,10 @@ def record_visit():
         transactions.commit()
 
 
-def poster() -> str:
-    return f"user:{current_user.id}" if current_user.is_authenticated else get_remote_address()
-
-
 @bp.route("/index", methods=["GET", "POST"])
 @bp.route("/", methods=["GET", "POST"])  # registered first, so url_for() builds "/"
 @without_transaction
-@limiter.limit(config_limit("POST_RATE_LIMIT"), methods=["POST"], key_func=poster)
+@limiter.limit(config_limit("POST_RATE_LIMIT"), methods=["POST"], key_func=user_or_address)
 @confirmed_required
 def index():
     if not current_user.is_authenticated:
