@@ -5,6 +5,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from app.models.search import is_search_object
+
 config = context.config
 # Keep the app's loggers alive when migrations run inside a process that set them up (tests).
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -32,6 +34,13 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_object(object, name, type_, reflected, compare_to):
+    # Search's objects (an FTS5 table and its shadow tables on SQLite, a generated tsvector
+    # column and its index on PostgreSQL) are made by DDL of their own, in no model's
+    # metadata: autogenerate must neither drop them nor try to make them.
+    return not is_search_object(name)
+
+
 def run_migrations_online():
     def process_revision_directives(context, revision, directives):
         # An autogenerate run that finds no change writes no empty revision.
@@ -41,6 +50,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("include_object", include_object)
 
     with db.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"

@@ -6,7 +6,9 @@ from flask_migrate import check, downgrade, upgrade
 
 from app import create_app
 from app.extensions import db
-from app.models import Tag, User
+from app.models import NEWEST, Post, Tag, User, search_people, search_posts
+from app.models.search import is_search_object
+from app.search_query import SearchQuery
 from config import TestingConfig
 from tests.conftest import file_database_uri
 
@@ -25,7 +27,9 @@ def migrated_app(tmp_path):
 
 
 def table_names() -> set[str]:
-    return set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+    """The models' tables there are (search's own are in no model: see the search test)."""
+    names = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+    return {name for name in names if not is_search_object(name)}
 
 
 def test_upgrade_creates_the_schema_the_models_describe(migrated_app):
@@ -331,3 +335,34 @@ def test_hashtags_migration_tags_the_posts_written_before(migrated_app):
         ann.publish("and a new one #rust")  # the tags' ids go on after the migration's
         db.session.commit()
         assert db.session.scalar(sa.select(Tag.posts_count).where(Tag.key == "rust")) == 1
+
+
+def test_search_migration_indexes_what_was_written_before_and_keeps_up_after(migrated_app):
+    upgrade(revision="870d966de984")  # who to follow, before search
+    user = User(username="ann", password_hash="x", about_me="Grows tomatoes")
+    user.set_email("ann@example.com")
+    db.session.add(user)
+    db.session.commit()
+    insert_posts("ann", ["tomatoes before search", "and basil"])
+    upgrade()
+
+    def found(words: str) -> list[str]:
+        query = SearchQuery.parse(words)
+        return [post.body for post in search_posts(query, NEWEST, None, 0, 10).items]
+
+    with migrated_app.test_request_context():
+        assert found("tomatoes") == ["tomatoes before search"]
+        assert [
+            user.username for user in search_people(None, SearchQuery.parse("grows"), 0, 10).items
+        ] == ["ann"]
+        ann = db.session.scalar(sa.select(User))
+        ann.publish("tomatoes after search")  # the index keeps up with what comes
+        db.session.commit()
+        assert found("tomatoes") == ["tomatoes after search", "tomatoes before search"]
+        ann.delete_post(db.session.scalar(sa.select(Post).where(Post.body == "and basil")))
+        db.session.commit()
+        assert found("basil") == []
+    downgrade(revision="870d966de984")
+    upgrade()  # and again, from the rows as they are now
+    with migrated_app.test_request_context():
+        assert found("tomatoes") == ["tomatoes after search", "tomatoes before search"]

@@ -16,6 +16,15 @@ from app.models.post import (
     new_submission_key,
 )
 from app.models.recount import recount
+from app.models.search import (
+    MATCHES_MAX,
+    NEWEST,
+    RELEVANCE,
+    Found,
+    search_people,
+    search_posts,
+    search_tags,
+)
 from app.models.security import SecurityEvent, SecurityEventKind
 from app.models.session import UserSession
 from app.models.tag import TAG_MAX_LENGTH, PostTag, Tag
@@ -35,6 +44,13 @@ from app.models.user import (
 )
 
 __all__ = [
+    "Found",
+    "MATCHES_MAX",
+    "NEWEST",
+    "RELEVANCE",
+    "search_people",
+    "search_posts",
+    "search_tags",
     "Mention",
     "Notification",
     "NotificationKind",
