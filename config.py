@@ -161,6 +161,9 @@ class Config:
     # Mails to one address from its forms (reset, registration), whoever asks.
     RESET_EMAIL_RATE_LIMIT = os.environ.get("RESET_EMAIL_RATE_LIMIT", "3 per hour")
     POST_RATE_LIMIT = os.environ.get("POST_RATE_LIMIT", "30 per minute")  # per user
+    # Searches per user (or client address, signed out): far more than anyone types, far
+    # fewer than a script walking the index would like.
+    SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "60 per minute")
     # Mails an account can ask for: confirmation links resent, and email changes (each mails a
     # link to an address the user names).
     CONFIRMATION_RESEND_RATE_LIMIT = os.environ.get("CONFIRMATION_RESEND_RATE_LIMIT", "3 per hour")

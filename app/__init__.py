@@ -34,6 +34,7 @@ from app.live import bp as live_bp
 from app.main import bp as main_bp
 from app.main import suggestions
 from app.profile import bp as profile_bp
+from app.search import bp as search_bp
 from app.settings import bp as settings_bp
 from app.tags import bp as tags_bp
 from config import Config, resolve_config
@@ -78,6 +79,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
         conversations_bp,
         live_bp,
         tags_bp,
+        search_bp,
         settings_bp,
         health_bp,
     )

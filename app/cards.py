@@ -16,6 +16,7 @@ import enum
 import threading
 from collections.abc import Hashable
 
+import regex
 from cachetools import LRUCache, cached
 from flask import Flask, current_app, g, request
 from flask_wtf.csrf import generate_csrf
@@ -23,6 +24,7 @@ from markupsafe import Markup, escape
 
 from app.models import Post
 from app.post_text import render_body
+from app.search_query import highlighted
 
 # Above a feed page's worth of cards for every post on the busiest pages (explore's first
 # pages, the followed authors of many readers): about 1.5 kB each, so a few MB per worker.
@@ -79,24 +81,35 @@ class PostCards:
             else self.render
         )
 
-    def render(self, post: Post, role: Role, heading_level: int) -> Markup:
+    def render(
+        self, post: Post, role: Role, heading_level: int, highlighter: regex.Pattern | None = None
+    ) -> Markup:
         card = self.app.jinja_env.get_template("_post.html").module.card
-        return Markup(card(post, role, heading_level, CSRF_TOKEN_MARK, RETURN_TO_MARK))
+        marks = (CSRF_TOKEN_MARK, RETURN_TO_MARK)
+        return Markup(card(post, role, heading_level, *marks, highlighter))
 
-    def __call__(self, post: Post, role: Role, heading_level: int) -> Markup:
-        if self.app.jinja_env.auto_reload:
-            return self.render(post, role, heading_level)
+    def __call__(
+        self, post: Post, role: Role, heading_level: int, highlighter: regex.Pattern | None
+    ) -> Markup:
+        # A search's card is drawn for its words: not worth a place in the cache.
+        if self.app.jinja_env.auto_reload or highlighter is not None:
+            return self.render(post, role, heading_level, highlighter)
         return self.cached_render(post, role, heading_level)
 
 
-def post_card(post: Post, viewer_id: int | None = None, heading_level: int = 2) -> Markup:
+def post_card(
+    post: Post,
+    viewer_id: int | None = None,
+    heading_level: int = 2,
+    highlighter: regex.Pattern | None = None,
+) -> Markup:
     """One post's card; the post must come with what ``card_options`` loads. ``viewer_id``
-    is the signed-in reader's id, or None."""
+    is the signed-in reader's id, or None; ``highlighter`` finds the words a search marks."""
     if viewer_id is None:
         role = Role.VISITOR
     else:
         role = Role.AUTHOR if post.author_id == viewer_id else Role.READER
-    html = current_app.extensions["post_cards"](post, role, heading_level)
+    html = current_app.extensions["post_cards"](post, role, heading_level, highlighter)
     if role == Role.VISITOR:
         return html
     token, here = marks_for_this_request()
@@ -124,3 +137,4 @@ def init_app(app: Flask) -> None:
     app.extensions["post_cards"] = PostCards(app)
     app.add_template_global(post_card)
     app.add_template_global(render_body)
+    app.add_template_global(highlighted)

@@ -54,6 +54,9 @@ class Page(Generic[Item]):
     # Cursors for the neighbouring pages: the ids of this page's newest and oldest items.
     newer_than: int | None = None
     older_than: int | None = None
+    # What the links to the neighbouring pages say: a list not in time order says "Previous".
+    newer_label: str = "‹ Newer"
+    older_label: str = "Older ›"
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items)
@@ -91,7 +94,7 @@ class Page(Generic[Item]):
             return []
         links: list[PageLink | None] = []
         if self.has_newer:
-            links.append(PageLink("‹ Newer", self.newer_url(), rel="prev"))
+            links.append(PageLink(self.newer_label, self.newer_url(), rel="prev"))
         numbers = {1, self.pages} | set(
             range(max(1, self.number - NEIGHBOURS), min(self.pages, self.number + NEIGHBOURS) + 1)
         )
@@ -109,7 +112,7 @@ class Page(Generic[Item]):
                 links.append(PageLink(str(number), self.url(number)))
             previous = number
         if self.has_older:
-            links.append(PageLink("Older ›", self.older_url(), rel="next"))
+            links.append(PageLink(self.older_label, self.older_url(), rel="next"))
         return links
 
 

@@ -1,7 +1,8 @@
 """A post's plain-text body as HTML: escaped whole, with its web links and mentions linked.
 
 Bodies are stored as the author typed them, so whatever HTML they hold is text to show, never
-markup to trust: every character is escaped, and the only markup added is the links made here.
+markup to trust: every character is escaped, and the only markup added is the links made here
+(and, on a search's results, the marks around the words searched for).
 URLs are found by linkify-it-py (markdown-it's linkifier, ported) rather than a regex of our
 own: where a URL ends before trailing punctuation is its call. Only ``http://`` and
 ``https://`` links count; a bare ``example.com`` or ``mailto:`` address stays text, as does
@@ -23,10 +24,11 @@ from typing import NamedTuple
 
 import regex
 from linkify_it import LinkifyIt
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from app.links import fast_url_for
 from app.models import TAG_MAX_LENGTH, USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN
+from app.search_query import highlighted
 
 # How much of a URL a link shows (without its scheme and "www."), so one long address cannot
 # stretch a card; the whole URL is in the link's title.
@@ -47,6 +49,7 @@ if not re.fullmatch(r"\[[^\[\]]+\]", _NAME_CHARACTER):  # its shape changed: so 
     raise RuntimeError(f"USERNAME_PATTERN is no longer one character class: {USERNAME_PATTERN}")
 # A hashtag's characters: letters of any script with their marks, digits and "_".
 _TAG_CHARACTER = r"[\p{L}\p{M}\p{Nd}_]"
+_TAG_WORD = regex.compile(rf"{_TAG_CHARACTER}+")
 _LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
 # "@" and a run of name characters, unless the "@" follows one (ann@example.com is an address);
 # "#" and a run of tag characters, unless the "#" follows one of those or a "&" or "#".
@@ -153,6 +156,15 @@ def is_hashtag(word: str) -> bool:
     return hashtags(f"#{word}") == {tag_key(word): word}
 
 
+def tag_key_prefix(text: str) -> str | None:
+    """What the keys of tags beginning with ``text`` (``#`` optional) begin with; None when
+    no tag can begin so."""
+    word = text.removeprefix("#")
+    if not _TAG_WORD.fullmatch(word) or len(word) > TAG_MAX_LENGTH:
+        return None
+    return tag_key(word)
+
+
 def hashtags(body: str) -> dict[str, str]:
     """The tags ``body`` carries: each tag's key, and the tag as first written there."""
     tags: dict[str, str] = {}
@@ -174,9 +186,13 @@ def _link_text(url: str) -> str:
 
 
 def render_body(
-    body: str, mentions: Mapping[str, str], url_for: Callable[..., str] = fast_url_for
+    body: str,
+    mentions: Mapping[str, str],
+    url_for: Callable[..., str] = fast_url_for,
+    highlight: regex.Pattern | None = None,
 ) -> Markup:
-    """``body`` as HTML: all of it escaped, its web links, tags and known mentions made links.
+    """``body`` as HTML: all of it escaped, its web links, tags and known mentions made links,
+    and what ``highlight`` finds (a search's words) marked in its text, tags and mentions.
 
     ``mentions`` maps each lower-cased name of ``mentioned_usernames(body)`` that is an account
     to the account's username as stored; other mentions stay text, so a name that is nobody's
@@ -194,12 +210,12 @@ def render_body(
                 _MENTION_LINK.format(
                     profile=url_for("profile.user", username=username),
                     popup=url_for("profile.popup", username=username),
-                    name=piece.value,
+                    name=highlighted(piece.value, highlight),
                 )
             )
         elif piece.kind == "tag":
             url = url_for("tags.tag", word=tag_key(piece.value))
-            html.append(_TAG_LINK.format(url=url, name=piece.value))
+            html.append(_TAG_LINK.format(url=url, name=highlighted(piece.value, highlight)))
         else:
-            html.append(escape(piece.raw))
+            html.append(highlighted(piece.raw, highlight))
     return Markup("").join(html)

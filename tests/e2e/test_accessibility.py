@@ -119,6 +119,11 @@ SCREENS = [
     Screen("thread, reply sent empty", "/post/{thread_post}", (MEMBER,), send_empty_form),
     Screen("likes", "/post/{bob_post}/likes"),
     Screen("tag", "/tag/birds"),
+    Screen("search, nothing typed", "/search"),
+    Screen("search, posts found", "/search?q=birds"),  # marked words, the order links
+    Screen("search, people found", "/search?q=b&type=people"),
+    Screen("search, tags found", "/search?q=bi&type=tags"),
+    Screen("search, nothing found", "/search?q=zyzzyva"),
     Screen("notifications", "/notifications", (MEMBER,)),
     Screen("own post", "/post/{ann_post}", (MEMBER,)),
     Screen("edit post", "/post/{ann_post}/edit", (MEMBER,)),

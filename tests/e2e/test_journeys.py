@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
 
 from app.email import background
-from app.extensions import mail
+from app.extensions import db, mail
+from app.models import User
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import new_context
 
@@ -214,7 +216,7 @@ def test_4_hover_card_for_an_anonymous_visitor(page, make_user, screenshot):
 def test_5_hostile_text_is_shown_as_text_everywhere(page, screenshot):
     # The server, not the browser's form checks, must refuse a hostile username.
     page.goto("/auth/register")
-    page.locator("form").evaluate("form => form.noValidate = true")
+    page.locator("main form").evaluate("form => form.noValidate = true")
     page.get_by_label("Username").evaluate("input => input.removeAttribute('maxlength')")
     page.get_by_label("Username").fill(XSS)
     page.get_by_label("Email").fill("mallory@example.com")
@@ -238,6 +240,9 @@ def test_5_hostile_text_is_shown_as_text_everywhere(page, screenshot):
     expect(page.locator(".popover .about-me")).to_have_text(XSS)
     assert page.locator(".popover img").count() == 1  # the avatar; the hostile img is text
     screenshot(page, "5-hostile-text")
+    page.goto("/search?q=alert")  # the words found are marked, and the rest is still text
+    expect(page.locator(".post-body mark").first).to_have_text("alert")
+    expect(page.locator(".post-body").first).to_have_text(XSS)
     # The page fixture fails the test if any dialog opened.
 
 
@@ -720,3 +725,58 @@ def test_22_more_new_posts_than_a_page_open_the_feeds_first_page(page, make_user
     expect(page.locator("article")).to_have_count(10)
     expect(page.locator("article").first).to_contain_text("Post 11 by bob")  # the newest
     assert not page.evaluate("window.notReloaded === true"), "the first page opened afresh"
+
+
+def test_23_search_from_the_navbar_open_a_tag_and_follow_a_suggestion(
+    app, page, make_user, screenshot
+):
+    for name in ("ann", "bob", "carol"):
+        make_user(name)
+    with app.test_request_context():
+        ann, bob, carol = (db.session.scalar(sa.select(User).filter_by(username=n)) for n in (
+            "ann", "bob", "carol"
+        ))  # fmt: skip
+        bob.publish("Tomatoes love the #Summer sun")
+        carol.publish("Summer tomatoes, <b>sliced</b>")
+        carol.publish("Nothing about gardens")
+        ann.follow(bob)
+        bob.follow(carol)  # so ann is offered carol
+        db.session.commit()
+    log_in(page, "ann")
+
+    search = page.get_by_role("search").get_by_label("Search")
+    search.fill("tomatoes summer")
+    search.press("Enter")
+    expect(page.get_by_role("heading", name="Search", exact=True)).to_be_visible()
+    results = page.locator("article")
+    expect(results).to_have_count(2)
+    expect(page.get_by_role("status")).to_have_text("2 posts")
+    expect(results.first.locator("mark").first).to_be_visible()
+    expect(page.locator("article", has_text="sliced").locator(".post-body")).to_contain_text(
+        "<b>sliced</b>"  # text, never markup
+    )
+    screenshot(page, "23-search")
+
+    # People: by how their name begins.
+    page.get_by_role("link", name="People").click()
+    expect(page.get_by_role("status")).to_be_empty()
+    page.get_by_label("Search for").fill("@car")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".list-group-item", has_text="carol")).to_be_visible()
+
+    # A tag, from a result.
+    page.get_by_label("Search for").fill("tomatoes")
+    page.get_by_label("Search for").press("Enter")
+    page.get_by_role("link", name="Posts").click()
+    page.get_by_role("link", name="#Summer").click()
+    expect(page.get_by_role("heading", name="#Summer")).to_be_visible()
+    expect(page.get_by_text("1 post", exact=True)).to_be_visible()
+
+    # Who to follow, on the home timeline.
+    page.goto("/")
+    suggestions = page.get_by_role("region", name="Who to follow")
+    expect(suggestions).to_contain_text("carol")
+    suggestions.get_by_role("button", name="Follow").click()
+    expect(page.get_by_text("You are following carol.")).to_be_visible()
+    expect(page.get_by_role("region", name="Who to follow")).to_have_count(0)
+    expect(page.locator("article", has_text="Summer tomatoes")).to_be_visible()  # on the timeline
