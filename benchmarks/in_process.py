@@ -32,8 +32,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.models import Post, Tag, User, UserSession
+from app.models import NEWEST, POST_MAX_LENGTH, Post, Tag, User, UserSession, search_posts
 from app.models.feed import timeline_condition
+from app.search_query import SearchQuery
 from benchmarks.datasets import (
     BENCH_DIR,
     DATABASE_NAMES,
@@ -68,6 +69,7 @@ class Context:
     newest_on_timeline: int  # the reader's home page's
     common_tag: str | None  # the most used tag, and one used about a hundredth as often
     rare_tag: str | None
+    rare_word: str | None  # a word in a few posts (the seed's vocabulary is of common words)
     page_2000_link: str | None = None  # the rel="next" link of explore page 1,999
     etag: str | None = None  # the hover card's, from its first answer
     notes: list[str] = field(default_factory=list)
@@ -90,6 +92,7 @@ class Page:
 FEED = {"floor": "join", "max_ratio": 3.0, "max_statements": 4}
 HOVER = {"floor": "template", "max_ratio": 1.5, "max_statements": 3}
 CONVERSATION = {"floor": "join", "max_ratio": 3.0, "max_statements": 5}
+SEARCH = {"floor": "join", "max_ratio": 10.0, "max_statements": 5}
 # An open page's check for what is new, when nothing is: under a millisecond, one statement.
 LIVE_CHECK = {"floor": "bare", "max_ratio": None, "max_ms": 1.0, "max_statements": 1}
 
@@ -139,6 +142,37 @@ PAGES = [
         "tag page (a rare tag)",
         lambda c: f"/tag/{c.rare_tag}" if c.rare_tag else None,
         **CONVERSATION,
+    ),
+    Page(
+        "search posts, a common word (best match)",
+        lambda c: f"/search?q={c.common_tag}" if c.common_tag else None,
+        **SEARCH,
+    ),
+    Page(
+        "search posts, a common word (newest)",
+        lambda c: f"/search?q={c.common_tag}&sort=newest" if c.common_tag else None,
+        **SEARCH,
+    ),
+    Page(
+        "search posts, two common words",
+        lambda c: f"/search?q={c.common_tag}+{c.rare_tag}" if c.rare_tag else None,
+        **SEARCH,
+    ),
+    Page(
+        "search posts, a rare word",
+        lambda c: f"/search?q={c.rare_word}" if c.rare_word else None,
+        **SEARCH,
+    ),
+    Page("search posts, a word in no post", lambda c: "/search?q=zyzzyva", **SEARCH),
+    Page(
+        "search people (name prefix, about-me words)",
+        lambda c: f"/search?q={c.reader[:3]}&type=people",
+        **SEARCH,
+    ),
+    Page(
+        "search tags (prefix)",
+        lambda c: f"/search?q={c.common_tag[:2]}&type=tags" if c.common_tag else None,
+        **SEARCH,
     ),
     Page("live check, nothing new (timeline)", up_to_date("timeline"), **LIVE_CHECK),
     Page("live check, nothing new (explore)", up_to_date("explore"), **LIVE_CHECK),
@@ -247,6 +281,29 @@ def check(response, target: Target) -> None:
         )
 
 
+RARE = 200  # posts at most
+
+
+def rare_word() -> str | None:
+    """A word in at least one post and at most RARE. The seed writes from a vocabulary of
+    common words, but cuts long posts short: the cut end of a word is rare. Looked for among
+    the last words of the newest posts cut short."""
+    ends = db.session.scalars(
+        sa.select(Post.body)
+        .where(sa.func.length(Post.body) == POST_MAX_LENGTH)
+        .order_by(Post.id.desc())
+        .limit(500)
+    )
+    for body in ends:
+        word = body.split()[-1]
+        if not word.isalpha():
+            continue
+        found = search_posts(SearchQuery.parse(word), NEWEST, None, 0, 1)
+        if 0 < found.total <= RARE:
+            return word
+    return None
+
+
 def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
     """A client signed in as a seeded user following 100 people, and the pages' context."""
     with app.app_context():
@@ -274,6 +331,7 @@ def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
         rare_tag = next((key for key, count in tags if count <= tags[0].posts_count / 100), None)
         per_page = app.config["POSTS_PER_PAGE"]
         context = Context(
+            rare_word=rare_word(),
             reader=reader.username,
             reader_last_page=max(1, math.ceil(reader.posts_count / per_page)),
             prolific=prolific.username,
@@ -288,6 +346,8 @@ def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
             context.notes.append("no post in the dataset has a tag: the tag pages are skipped.")
         if thread_post is None:
             context.notes.append("no post in the dataset is a reply: the thread is skipped.")
+        if context.rare_word is None:
+            context.notes.append("no word is in only a few posts: that search is skipped.")
         # A real session row, as a sign-in makes (the client's cookie carries its key).
         session = UserSession.start(reader, remembered=False, ip_address=None, device=None)
         db.session.commit()
