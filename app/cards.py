@@ -81,19 +81,13 @@ class PostCards:
             else self.render
         )
 
-    def render(
-        self, post: Post, role: Role, heading_level: int, highlighter: regex.Pattern | None = None
-    ) -> Markup:
+    def render(self, post: Post, role: Role, heading_level: int) -> Markup:
         card = self.app.jinja_env.get_template("_post.html").module.card
-        marks = (CSRF_TOKEN_MARK, RETURN_TO_MARK)
-        return Markup(card(post, role, heading_level, *marks, highlighter))
+        return Markup(card(post, role, heading_level, CSRF_TOKEN_MARK, RETURN_TO_MARK))
 
-    def __call__(
-        self, post: Post, role: Role, heading_level: int, highlighter: regex.Pattern | None
-    ) -> Markup:
-        # A search's card is drawn for its words: not worth a place in the cache.
-        if self.app.jinja_env.auto_reload or highlighter is not None:
-            return self.render(post, role, heading_level, highlighter)
+    def __call__(self, post: Post, role: Role, heading_level: int) -> Markup:
+        if self.app.jinja_env.auto_reload:
+            return self.render(post, role, heading_level)
         return self.cached_render(post, role, heading_level)
 
 
@@ -109,11 +103,25 @@ def post_card(
         role = Role.VISITOR
     else:
         role = Role.AUTHOR if post.author_id == viewer_id else Role.READER
-    html = current_app.extensions["post_cards"](post, role, heading_level, highlighter)
+    html = current_app.extensions["post_cards"](post, role, heading_level)
+    if highlighter is not None:
+        html = with_words_marked(html, post, highlighter)
     if role == Role.VISITOR:
         return html
     token, here = marks_for_this_request()
     return Markup(html.replace(CSRF_TOKEN_MARK, token).replace(RETURN_TO_MARK, here))
+
+
+# How _post.html shows a body: the one place in a card a search's marks go.
+_BODY = Markup('<p class="post-body mb-0">{}</p>')
+
+
+def with_words_marked(card: Markup, post: Post, highlighter: regex.Pattern) -> Markup:
+    """The kept card with its body's words marked: a search's results cost a body each, not
+    a card each, and leave no card of theirs in the cache."""
+    plain = _BODY.format(render_body(post.body, post.mentions))
+    marked = _BODY.format(render_body(post.body, post.mentions, highlight=highlighter))
+    return Markup(card.replace(plain, marked, 1))
 
 
 def marks_for_this_request() -> tuple[Markup, Markup]:
