@@ -112,16 +112,19 @@ def post_card(
     return Markup(html.replace(CSRF_TOKEN_MARK, token).replace(RETURN_TO_MARK, here))
 
 
-# How _post.html shows a body: the one place in a card a search's marks go.
-_BODY = Markup('<p class="post-body mb-0">{}</p>')
+# Where _post.html shows a body, the one place in a card a search's marks go. A body's HTML
+# holds no "</p>": its text is escaped, and its only tags are links and marks.
+_BODY_START = Markup('<p class="post-body mb-0">')
+_BODY_END = Markup("</p>")
 
 
 def with_words_marked(card: Markup, post: Post, highlighter: regex.Pattern) -> Markup:
     """The kept card with its body's words marked: a search's results cost a body each, not
     a card each, and leave no card of theirs in the cache."""
-    plain = _BODY.format(render_body(post.body, post.mentions))
-    marked = _BODY.format(render_body(post.body, post.mentions, highlight=highlighter))
-    return Markup(card.replace(plain, marked, 1))
+    start = card.index(_BODY_START) + len(_BODY_START)
+    end = card.index(_BODY_END, start)
+    marked = render_body(post.body, post.mentions, highlight=highlighter)
+    return Markup(card[:start] + marked + card[end:])
 
 
 def marks_for_this_request() -> tuple[Markup, Markup]:
