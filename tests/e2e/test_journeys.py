@@ -750,7 +750,7 @@ def test_23_search_from_the_navbar_open_a_tag_and_follow_a_suggestion(
     expect(page.get_by_role("heading", name="Search", exact=True)).to_be_visible()
     results = page.locator("article")
     expect(results).to_have_count(2)
-    expect(page.get_by_role("status")).to_have_text("2 posts")
+    expect(page.locator(".search-total")).to_have_text("2 posts")
     expect(results.first.locator("mark").first).to_be_visible()
     expect(page.locator("article", has_text="sliced").locator(".post-body")).to_contain_text(
         "<b>sliced</b>"  # text, never markup
@@ -759,7 +759,7 @@ def test_23_search_from_the_navbar_open_a_tag_and_follow_a_suggestion(
 
     # People: by how their name begins.
     page.get_by_role("link", name="People").click()
-    expect(page.get_by_role("status")).to_be_empty()
+    expect(page.locator(".search-total")).to_be_empty()
     page.get_by_label("Search for").fill("@car")
     page.get_by_role("button", name="Search").click()
     expect(page.locator(".list-group-item", has_text="carol")).to_be_visible()
