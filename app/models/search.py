@@ -208,7 +208,9 @@ def search_posts(
 ) -> Found[Post]:
     """A page of the posts ``query`` finds, each ready for its card, and how many it finds
     (no more than MATCHES_MAX; 0 past the last page); ``sort`` is RELEVANCE (newest first
-    among equals) or NEWEST. One statement."""
+    among equals) or NEWEST. One statement; none for a query of no words."""
+    if not query:
+        return Found([], 0)
     dialect = db.session.get_bind().dialect.name
     values = {
         "query": query.fts5() if dialect == "sqlite" else query.websearch(),

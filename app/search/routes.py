@@ -13,7 +13,6 @@ from app.models import (
     RELEVANCE,
     USERNAME_MAX_LENGTH,
     USERNAME_PATTERN,
-    Found,
     search_people,
     search_posts,
     search_tags,
@@ -61,7 +60,7 @@ def search():
     followed_ids: set[int] = set()
     if kind == POSTS:
         viewer_id = current_user.id if current_user.is_authenticated else None
-        found = search_posts(query, sort, viewer_id, offset, size) if query else Found([], 0)
+        found = search_posts(query, sort, viewer_id, offset, size)
     elif kind == PEOPLE:
         found = search_people(username_prefix(text), query, offset, size)
         if current_user.is_authenticated:
