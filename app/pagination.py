@@ -165,7 +165,8 @@ def paginate_posts(feed: ChosenFeed, total: int | None = None) -> Page[Post]:
     number is the reader's (the link's) and is only kept within the pages there are.
     """
     size = per_page()
-    feed = feed.seen_by(current_user.id if current_user.is_authenticated else None)
+    feed = feed.seen_by(current_user if current_user.is_authenticated else None)
+    feed, total = feed.given_total(total)
     if (older_than := requested_cursor(OLDER_THAN)) is not None:
         posts, total = feed.page(OLDER_THAN_CURSOR, total, cursor=older_than, limit=size + 1)
         pages = page_count(total)

@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import (
     Follow,
+    Moderation,
+    NotAllowed,
     Notification,
     Post,
     SiteCount,
@@ -29,6 +31,7 @@ def stored_counts() -> dict[str, object]:
             User.followers_count,
             User.following_count,
             User.unread_notifications,
+            User.screened_count,
         )
     ).all()
     posts = db.session.execute(sa.select(Post.id, Post.replies_count, Post.likes_count)).all()
@@ -43,12 +46,15 @@ def stored_counts() -> dict[str, object]:
 
 def random_activity(rng: random.Random, users: list[User], steps: int) -> None:
     """Posts, replies (with mentions), deletions, follows, unfollows, likes, unlikes, reading
-    notifications and deleted accounts, each step committed."""
+    notifications, deleted accounts, hidden and restored posts, suspensions, blocks and mutes,
+    each step committed."""
+    moderation = Moderation(by=None)
     for step in range(steps):
         action = rng.choices(
             ["post", "reply", "delete post", "follow", "unfollow", "like", "unlike", "read"]
-            + ["delete account", "join", "edit"],
-            weights=[8, 6, 3, 5, 2, 6, 2, 1, 1, 1, 3],
+            + ["delete account", "join", "edit", "hide", "restore", "suspend", "unsuspend"]
+            + ["block", "unblock", "mute", "unmute"],
+            weights=[8, 6, 3, 5, 2, 6, 2, 1, 1, 1, 3, 2, 1, 1, 1, 1, 1, 1, 1],
         )[0]
         tag = f"#{rng.choice(['Flask', 'flask', 'sql', 'rust'])}"
         actor = rng.choice(users)
@@ -71,10 +77,21 @@ def random_activity(rng: random.Random, users: list[User], steps: int) -> None:
             post = db.session.scalar(actor.posts_newest_first().limit(1))
             if post is not None:
                 actor.delete_post(post)
-        elif action in ("follow", "unfollow"):
+        elif action in ("follow", "unfollow", "block", "unblock", "mute", "unmute"):
             other = rng.choice(users)
             if other.id != actor.id:
-                actor.follow(other) if action == "follow" else actor.unfollow(other)
+                try:
+                    getattr(actor, action)(other)
+                except NotAllowed:  # following across a block
+                    db.session.rollback()
+        elif action == "hide" and some_post is not None:
+            moderation.hide_post(some_post, "spam")
+        elif action == "restore" and some_post is not None:
+            moderation.restore_post(some_post)
+        elif action == "suspend":
+            moderation.suspend(actor, "spam", days=rng.choice([None, 1]))
+        elif action == "unsuspend":
+            moderation.unsuspend(actor)
         elif action == "delete account" and len(users) > 2:
             delete_account(actor)
             users.remove(actor)
@@ -91,11 +108,12 @@ def test_recounting_after_random_activity_finds_no_drift(ctx, seed):
     random_activity(rng, users, steps=150)
     db.session.expire_all()
     before = stored_counts()
-    assert before["site posts"] == db.session.scalar(sa.select(sa.func.count()).select_from(Post))
-    assert sum(following for _, _, _, following, _ in before["users"]) == db.session.scalar(
+    shown = db.session.scalar(sa.select(sa.func.count()).where(Post.shown()))
+    assert before["site posts"] == shown
+    assert sum(following for _, _, _, following, _, _ in before["users"]) == db.session.scalar(
         sa.select(sa.func.count()).select_from(Follow)
     )
-    assert sum(unread for *_, unread in before["users"]) == db.session.scalar(
+    assert sum(unread for *_, unread, _ in before["users"]) == db.session.scalar(
         sa.select(sa.func.count()).where(sa.not_(Notification.read))
     )
     recount()

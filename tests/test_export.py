@@ -45,18 +45,31 @@ def test_the_download_holds_profile_posts_following_and_followers(app, client, m
     assert response.headers["Content-Disposition"] == "attachment; filename=microblog-Ann.json"
     assert "no-store" in response.headers["Cache-Control"]
     data = json.loads(response.get_data(as_text=True))
-    assert list(data) == ["profile", "posts", "following", "followers", "likes", "notifications"]
+    assert list(data) == [
+        "profile",
+        "posts",
+        "following",
+        "followers",
+        "likes",
+        "notifications",
+        "blocked",
+        "muted",
+        "reports",
+    ]
     assert data["profile"] == {
         "username": "Ann",
         "email": "ann@example.com",
         "about_me": "Hello <there>",
         "member_since": member_since,
         "avatar": "generated",
+        "role": "user",
+        "suspension": None,
     }
     assert [post["body"] for post in data["posts"]] == ["Edited ✓", "Post 1 by Ann"]
     assert data["posts"][0]["edited"].endswith("Z") and data["posts"][1]["edited"] is None
     assert all(
-        set(post) == {"id", "body", "created", "edited", "reply_to"} for post in data["posts"]
+        set(post) == {"id", "body", "created", "edited", "reply_to", "hidden_by_moderator"}
+        for post in data["posts"]
     )
     assert [person["username"] for person in data["following"]] == ["bob"]
     assert [person["username"] for person in data["followers"]] == ["cid"]

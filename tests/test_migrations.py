@@ -6,7 +6,7 @@ from flask_migrate import check, downgrade, upgrade
 
 from app import create_app
 from app.extensions import db
-from app.models import NEWEST, Post, Tag, User, search_people, search_posts
+from app.models import NEWEST, Post, SiteCount, Tag, User, recount, search_people, search_posts
 from app.models.search import is_search_object
 from app.search_query import SearchQuery
 from config import TestingConfig
@@ -307,10 +307,7 @@ def test_feeds_by_id_migration_counts_existing_posts_and_swaps_the_indexes(migra
 
 def test_hashtags_migration_tags_the_posts_written_before(migrated_app):
     upgrade(revision="6308aa0ab898")  # conversations, before tags
-    user = User(username="ann", password_hash="x")
-    user.set_email("ann@example.com")
-    db.session.add(user)
-    db.session.commit()
+    insert_user("ann", username_skeleton="ann", avatar_key="a" * 32)
     insert_posts(
         "ann",
         [
@@ -339,10 +336,7 @@ def test_hashtags_migration_tags_the_posts_written_before(migrated_app):
 
 def test_search_migration_indexes_what_was_written_before_and_keeps_up_after(migrated_app):
     upgrade(revision="870d966de984")  # who to follow, before search
-    user = User(username="ann", password_hash="x", about_me="Grows tomatoes")
-    user.set_email("ann@example.com")
-    db.session.add(user)
-    db.session.commit()
+    insert_user("ann", username_skeleton="ann", avatar_key="a" * 32, about_me="Grows tomatoes")
     insert_posts("ann", ["tomatoes before search", "and basil"])
     upgrade()
 
@@ -366,3 +360,29 @@ def test_search_migration_indexes_what_was_written_before_and_keeps_up_after(mig
     upgrade()  # and again, from the rows as they are now
     with migrated_app.test_request_context():
         assert found("tomatoes") == ["tomatoes after search", "tomatoes before search"]
+
+
+def test_moderation_migration_keeps_every_post_shown_and_search_on_post_working(migrated_app):
+    upgrade(revision="3a9c1f7e5b20")  # search, before moderation
+    insert_user("ann", username_skeleton="ann", avatar_key="a" * 32)
+    insert_posts("ann", ["kept through the migration", "and this one"])
+    upgrade()
+    assert {"ix_post_author_id_hidden_id", "ix_post_hidden_id_author_id"} <= post_indexes()
+    assert "ix_post_author_id_id" not in post_indexes()
+    with migrated_app.test_request_context():
+        ann = db.session.scalar(sa.select(User))
+        assert (ann.role, ann.screened_count, ann.is_suspended) == ("user", 0, False)
+        assert db.session.scalars(sa.select(Post.hidden)).all() == [False, False]
+        recount()
+        db.session.commit()
+        assert SiteCount.of(SiteCount.POSTS) == 2
+    downgrade(revision="3a9c1f7e5b20")
+    assert "ix_post_author_id_id" in post_indexes()
+    upgrade()
+    with migrated_app.test_request_context():
+        # The post table was altered in place both ways: search's triggers are still on it.
+        ann = db.session.scalar(sa.select(User))
+        ann.publish("written after both ways")
+        db.session.commit()
+        found = search_posts(SearchQuery.parse("written"), NEWEST, None, 0, 10)
+        assert [post.body for post in found.items] == ["written after both ways"]

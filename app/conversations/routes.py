@@ -59,9 +59,7 @@ def unlike(post_id: int):
 
 
 def change_like(post_id: int, *, like: bool):
-    post = db.first_or_404(
-        sa.select(Post).where(Post.id == post_id).options(so.joinedload(Post.author))
-    )
+    post = post_or_404(post_id)
     if like:
         current_user.like(post)
     else:
@@ -76,9 +74,7 @@ def change_like(post_id: int, *, like: bool):
 @bp.get("/post/<id:post_id>/likes")
 @without_transaction
 def likes(post_id: int):
-    post = db.first_or_404(
-        sa.select(Post).where(Post.id == post_id).options(so.joinedload(Post.author))
-    )
+    post = post_or_404(post_id)
     people = (
         sa.select(User)
         .join(PostLike, PostLike.user_id == User.id)

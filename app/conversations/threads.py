@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import render_template
+from flask import abort, render_template
 from flask_login import current_user
 
 from app.extensions import db
@@ -22,9 +22,14 @@ def viewer_id() -> int | None:
 
 
 def post_or_404(post_id: int) -> Post:
-    """The post with what its card shows (its author, counts, the reader's like)."""
+    """The post with what its card shows (its author, counts, the reader's like), if the
+    reader may see it: a hidden post is there for its author and moderators only, and a
+    post is not there for those its author blocked."""
     stmt = sa.select(Post).where(Post.id == post_id).options(*card_options())
-    return db.first_or_404(stmt.params(viewer_id=viewer_id()))
+    post = db.first_or_404(stmt.params(viewer_id=viewer_id()))
+    if not post.visible_to(current_user if current_user.is_authenticated else None):
+        abort(404)
+    return post
 
 
 @dataclass
@@ -54,7 +59,7 @@ def chain_above(post: Post) -> Chain:
     )
     stmt = (
         sa.select(Post)
-        .where(Post.id.in_(sa.select(chain.c.id)))
+        .where(Post.id.in_(sa.select(chain.c.id)), Post.shown())
         .order_by(Post.id)
         .options(*card_options())
     )
@@ -69,7 +74,7 @@ def replies_to(post: Post) -> Page[Post]:
     """The post's replies, oldest first, a page at a time (``?page=``)."""
     stmt = (
         sa.select(Post)
-        .where(Post.reply_to_id == post.id)
+        .where(Post.reply_to_id == post.id, Post.shown())
         .order_by(Post.id)
         .options(*card_options())
         .params(viewer_id=viewer_id())

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, render_template
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import (
+    Forbidden,
     HTTPException,
     InternalServerError,
     SecurityError,
@@ -16,6 +17,7 @@ from werkzeug.exceptions import (
 )
 
 from app.extensions import db, limiter, login
+from app.models.roles import NotAllowed
 from app.throttle import describe_wait
 
 bp = Blueprint("errors", __name__)
@@ -80,6 +82,13 @@ def too_many_requests(error: TooManyRequests):
 def untrusted_host(error: SecurityError):
     # No page in the layout: links cannot be built for a host the app does not serve.
     return f"{error.code} {error.name}: this site does not answer to that host name.", error.code
+
+
+@bp.app_errorhandler(NotAllowed)
+def not_allowed(error: NotAllowed):
+    # The model refused halfway through an action: nothing it began may be committed.
+    db.session.rollback()
+    return error_page(Forbidden(), str(error))
 
 
 @bp.app_errorhandler(InternalServerError)

@@ -97,7 +97,7 @@ class LiveFeed:
             chosen = feed_of_kind(self.kind).of(**self.values())
         else:
             chosen = every_post()
-        return chosen.seen_by(current_user.id if current_user.is_authenticated else None)
+        return chosen.seen_by(current_user if current_user.is_authenticated else None)
 
 
 def feed_of_kind(kind: str) -> Feed:

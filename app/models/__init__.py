@@ -1,10 +1,22 @@
 """The data and the rules about it, one module per aggregate; every name is importable from here."""
 
 from app.models.account import USERNAME_RESERVATION, ReservedUsername, delete_account
+from app.models.block import Block, Mute
 from app.models.clock import utcnow
 from app.models.counters import SiteCount
 from app.models.feed import ChosenFeed, Feed, every_post, posts_by, timeline_of
 from app.models.follow import Follow
+from app.models.moderation import (
+    REASON_MAX_LENGTH,
+    REPORT_NOTE_MAX_LENGTH,
+    ActionKind,
+    Moderation,
+    ModerationAction,
+    Report,
+    ReportReason,
+    Resolution,
+    lift_ended_suspensions,
+)
 from app.models.notification import Notification, NotificationKind
 from app.models.post import (
     POST_MAX_LENGTH,
@@ -16,6 +28,7 @@ from app.models.post import (
     new_submission_key,
 )
 from app.models.recount import recount
+from app.models.roles import NotAllowed, Permission, Role
 from app.models.search import (
     MATCHES_MAX,
     NEWEST,
@@ -44,6 +57,20 @@ from app.models.user import (
 )
 
 __all__ = [
+    "REASON_MAX_LENGTH",
+    "REPORT_NOTE_MAX_LENGTH",
+    "ActionKind",
+    "Block",
+    "ModerationAction",
+    "Moderation",
+    "Mute",
+    "NotAllowed",
+    "Permission",
+    "Report",
+    "ReportReason",
+    "Resolution",
+    "Role",
+    "lift_ended_suspensions",
     "Found",
     "MATCHES_MAX",
     "NEWEST",

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from app.extensions import db
+from app.models.block import Block, Mute
 from app.models.clock import utcnow
 from app.models.counters import SiteCount
 from app.models.follow import Follow
@@ -47,11 +48,12 @@ class ReservedUsername(db.Model):
 def delete_account(user: User) -> None:
     """Delete ``user`` and everything that is theirs, in the caller's transaction.
 
-    Posts, follows, likes, mentions, tags, notifications, security events and sessions go with the
-    user row through their foreign keys' ON DELETE CASCADE; replies others wrote to their
-    posts stay, their threads showing the post was deleted. Reset links die because no account
-    has the password hash they are bound to. Features that keep more about a user extend this
-    function.
+    Posts, follows, likes, mentions, tags, notifications, security events, sessions, blocks,
+    mutes and reports (theirs and about them) go with the user row through their foreign keys'
+    ON DELETE CASCADE; the audit log keeps its records, which name them as they were named.
+    Replies others wrote to their posts stay, their threads showing the post was deleted. Reset
+    links die because no account has the password hash they are bound to. Features that keep
+    more about a user extend this function.
     """
     # The site count first, as every writer takes it (see SiteCount). Once it is held no post
     # of this user can be published or deleted elsewhere, so the count read next is final.
@@ -81,11 +83,11 @@ def delete_account(user: User) -> None:
     reply = so.aliased(Post)
     their_replies = (
         sa.select(sa.func.count())
-        .where(reply.reply_to_id == Post.id, reply.author_id == user.id)
+        .where(reply.reply_to_id == Post.id, reply.author_id == user.id, reply.shown())
         .correlate(Post)
         .scalar_subquery()
     )
-    answered_ids = sa.select(reply.reply_to_id).where(reply.author_id == user.id)
+    answered_ids = sa.select(reply.reply_to_id).where(reply.author_id == user.id, reply.shown())
     db.session.execute(
         sa.update(Post)
         .where(Post.id.in_(answered_ids))
@@ -108,6 +110,24 @@ def delete_account(user: User) -> None:
         sa.update(Tag)
         .where(Tag.id.in_(their_tagged))
         .values(posts_count=Tag.posts_count - their_posts_tagged)
+    )
+    # Whom they blocked or muted, and who blocked them, no longer screens anyone out.
+    screening = sa.union_all(
+        sa.select(Block.blocked_id).where(Block.blocker_id == user.id),
+        sa.select(Block.blocker_id).where(Block.blocked_id == user.id),
+        sa.select(Mute.muter_id).where(Mute.muted_id == user.id),
+    ).subquery()
+    screened_here = (
+        sa.select(sa.func.count())
+        .select_from(screening)
+        .where(screening.c[0] == User.id)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        sa.update(User)
+        .where(User.id.in_(sa.select(screening.c[0])))
+        .values(screened_count=User.screened_count - screened_here)
     )
     ReservedUsername.reserve(user.username)
     db.session.delete(user)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from app.extensions import db
+from app.models.block import screened_authors
 from app.models.counters import SiteCount
 from app.models.follow import Follow
 from app.models.post import Mention, Post, PostLike
@@ -40,8 +41,14 @@ class Feed:
     posts (a tag's), so a page is read from that table's index alone."""
 
     condition: sa.ColumnElement[bool] | None = None
-    total: sa.ScalarSelect[int] | None = None
+    total: sa.ColumnElement[int] | None = None
     post_id: sa.ColumnElement[int] = field(default_factory=lambda: Post.id)
+    # A feed as a reader with mutes or blocks sees it (see screened): its total is the
+    # feed's less their posts, so a feed whose total the caller knows binds it.
+    screening: bool = False
+    # One author's feed is never screened: visiting a profile is a choice (a block keeps its
+    # posts from the page instead).
+    one_author: bool = False
 
     def of(self, **values: object) -> "ChosenFeed":
         return ChosenFeed(self, values)
@@ -72,6 +79,27 @@ class Feed:
         return stmt.add_columns(self.total) if counted else stmt
 
     @functools.cached_property
+    def screened(self) -> "Feed":
+        """This feed without the posts of the accounts the reader (bound ``viewer_id``) muted
+        or blocked, or that blocked them; its total too. Only readers who have any read it:
+        the check costs each of their pages a look at those accounts' posts."""
+        viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+        if self.post_id is Post.id:
+            # Explore's index holds each post's author: the page is still read from it alone.
+            screened_out = Post.author_id.in_(screened_authors(viewer))
+        else:
+            theirs = so.aliased(Post)
+            screened_out = self.post_id.in_(
+                sa.select(theirs.id).where(theirs.author_id.in_(screened_authors(viewer)))
+            )
+        chosen = self.condition if self.condition is not None else sa.true()
+        theirs_here = (
+            sa.select(sa.func.count()).where(chosen, screened_out).correlate(None).scalar_subquery()
+        )
+        total = self.total if self.total is not None else known_total()
+        return Feed(sa.and_(chosen, ~screened_out), total - theirs_here, self.post_id, True)
+
+    @functools.cached_property
     def count(self) -> sa.Select[tuple[int]]:
         return sa.select(self.total)
 
@@ -94,9 +122,21 @@ class ChosenFeed:
     feed: Feed
     values: dict[str, object] = field(default_factory=dict)
 
-    def seen_by(self, viewer_id: int | None) -> "ChosenFeed":
-        """The same feed as the reader sees it (which posts they liked; None: a visitor)."""
-        return ChosenFeed(self.feed, self.values | {"viewer_id": viewer_id})
+    def seen_by(self, viewer: "User | None") -> "ChosenFeed":
+        """The same feed as ``viewer`` sees it (which posts they liked, without those of the
+        accounts they screen out; None: a visitor)."""
+        feed, values = self.feed, self.values | {"viewer_id": viewer and viewer.id}
+        screenable = not (feed.screening or feed.one_author)
+        if viewer is not None and viewer.screened_count and screenable:
+            feed = feed.screened
+        return ChosenFeed(feed, values)
+
+    def given_total(self, known_total: int | None) -> "tuple[ChosenFeed, int | None]":
+        """The feed and its total, given the total the caller knows (None: read by the
+        statements): a screened feed's is less, so it binds the known one to work it out."""
+        if known_total is None or not self.feed.screening:
+            return self, known_total
+        return ChosenFeed(self.feed, self.values | {"known_total": known_total}), None
 
     def page(
         self, start: str, known_total: int | None = None, **bounds: int
@@ -124,6 +164,11 @@ class ChosenFeed:
         if total is None:
             raise LookupError("The feed's stored count is missing.")
         return total
+
+
+def known_total() -> sa.BindParameter[int]:
+    """A feed's total that its reader knows (a tag's, a user's), bound as ``known_total``."""
+    return sa.bindparam("known_total", type_=sa.Integer)
 
 
 @functools.cache
@@ -161,13 +206,14 @@ def card_options() -> tuple[so.interfaces.LoaderOption, ...]:
 
 @functools.cache
 def every_post_feed() -> Feed:
-    return Feed(total=SiteCount.query_of(SiteCount.POSTS))
+    return Feed(condition=Post.shown(), total=SiteCount.query_of(SiteCount.POSTS))
 
 
 @functools.cache
 def author_feed() -> Feed:
     """One author's posts; the author's stored count is at hand, so no total query."""
-    return Feed(condition=Post.author_id == sa.bindparam("author_id", type_=sa.Integer))
+    author = sa.bindparam("author_id", type_=sa.Integer)
+    return Feed(condition=sa.and_(Post.author_id == author, Post.shown()), one_author=True)
 
 
 def timeline_authors(reader: sa.ColumnElement[int]) -> sa.CompoundSelect:
@@ -185,7 +231,7 @@ def timeline_condition(reader: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
     # databases then read each author's newest posts from (author_id, id), a cost bounded by
     # what those authors wrote, where an OR has SQLite merge two lookups and PostgreSQL walk
     # every post until it finds a page of theirs (the whole table, for quiet follows).
-    return Post.author_id.in_(timeline_authors(reader))
+    return sa.and_(Post.author_id.in_(timeline_authors(reader)), Post.shown())
 
 
 @functools.cache
@@ -214,7 +260,8 @@ def tag_feed() -> Feed:
 @functools.cache
 def replies_feed() -> Feed:
     """A post's replies; the post's stored count is at hand, so no total query."""
-    return Feed(condition=Post.reply_to_id == sa.bindparam("post_id", type_=sa.Integer))
+    answered = sa.bindparam("post_id", type_=sa.Integer)
+    return Feed(condition=sa.and_(Post.reply_to_id == answered, Post.shown()))
 
 
 def every_post() -> ChosenFeed:

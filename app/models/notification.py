@@ -59,8 +59,9 @@ class Notification(db.Model):
     def send(
         cls, recipient: "User", actor: "User", kind: NotificationKind, post: "Post | None" = None
     ) -> None:
-        """Tell ``recipient`` what ``actor`` did; nobody is told of their own actions."""
-        if recipient.id == actor.id:
+        """Tell ``recipient`` what ``actor`` did; nobody is told of their own actions, nor of
+        those of an account they muted or blocked, or that blocked them."""
+        if recipient.id == actor.id or recipient.screens(actor):
             return
         db.session.add(cls(user_id=recipient.id, actor_id=actor.id, kind=kind, post=post))
         add_to_count(recipient, "unread_notifications", 1)
@@ -102,6 +103,14 @@ class Notification(db.Model):
             .values(unread_notifications=User.unread_notifications - per_recipient)
         )
         db.session.execute(sa.delete(cls).where(unread))
+
+    @classmethod
+    def delete_between(cls, recipient_id: int, actor_id: int) -> None:
+        """Delete every notification ``actor_id`` gave ``recipient_id``, read or not (a block
+        or a mute: the recipient wants no more of them)."""
+        given = sa.and_(cls.user_id == recipient_id, cls.actor_id == actor_id)
+        cls.delete_unread(given)
+        db.session.execute(sa.delete(cls).where(given))
 
     @classmethod
     def mark_all_read(cls, user_id: int) -> None:

@@ -9,12 +9,15 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from app.extensions import db
+from app.models.block import is_blocked_by
 from app.models.clock import utcnow
+from app.models.roles import Permission
 
 if TYPE_CHECKING:
     from app.models.user import User
 
 POST_MAX_LENGTH = 280
+HIDING_REASON_MAX_LENGTH = 280
 # A post form's one-time key (see new_submission_key): 16 random bytes, URL-safe base64.
 SUBMISSION_KEY_LENGTH = 22
 SUBMISSION_KEY_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{{SUBMISSION_KEY_LENGTH}}}")
@@ -36,7 +39,8 @@ def is_submission_key(value: object) -> bool:
 class Post(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     body: so.Mapped[str] = so.mapped_column(sa.String(POST_MAX_LENGTH))
-    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Indexed for the admin area's posts per day (feeds are in order of id).
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
     edited_at: so.Mapped[datetime | None]
     author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     # The one-time key of the form this post was sent from (NULL for posts made before keys,
@@ -48,6 +52,11 @@ class Post(db.Model):
     # Stored counts, changed in the same transaction as the rows they count.
     replies_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     likes_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # Whether the post is out of every list, count and search: hidden by a moderator (when
+    # and why below), or its author is suspended. Only its author and moderators see it.
+    hidden: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    hidden_at: so.Mapped[datetime | None]
+    hidden_reason: so.Mapped[str | None] = so.mapped_column(sa.String(HIDING_REASON_MAX_LENGTH))
 
     author: so.Mapped["User"] = so.relationship(back_populates="posts")
 
@@ -59,14 +68,16 @@ class Post(db.Model):
     mentioned_usernames: so.Mapped[str | None] = so.query_expression()
 
     __table_args__ = (
-        # Serves a profile's posts newest first (and the home timeline, one author at a time);
-        # its leading column also serves the foreign key.
-        sa.Index("ix_post_author_id_id", author_id, "id"),
+        # Serve a profile's posts newest first (and the home timeline, one author at a time),
+        # and explore, from the index alone (the second with the author, which a reader's
+        # mutes and blocks need); the first's leading column also serves the foreign key.
+        sa.Index("ix_post_author_id_hidden_id", author_id, hidden, "id"),
+        sa.Index("ix_post_hidden_id_author_id", hidden, "id", author_id),
         # Per author, so nobody can block another's post by guessing a key. It is the index,
         # not a lookup before the insert, that stops two concurrent submissions both landing.
         sa.Index("uq_post_author_id_submission_key", author_id, submission_key, unique=True),
         # A post's replies, oldest first.
-        sa.Index("ix_post_reply_to_id_id", reply_to_id, "id"),
+        sa.Index("ix_post_reply_to_id_hidden_id", reply_to_id, hidden, "id"),
     )
 
     def __repr__(self) -> str:
@@ -76,6 +87,27 @@ class Post(db.Model):
         if body != self.body:
             self.body = body
             self.edited_at = utcnow()
+
+    @classmethod
+    def shown(cls) -> sa.ColumnElement[bool]:
+        """Whether a post is in lists, counts and searches (not hidden). An equality, not ``IS
+        FALSE``, so that both databases read it from the indexes that lead with it."""
+        return cls.hidden == sa.false()
+
+    @property
+    def hidden_by_moderator(self) -> bool:
+        return self.hidden_at is not None
+
+    def visible_to(self, viewer: "User | None") -> bool:
+        """Whether ``viewer`` (None: a visitor) may open it: a hidden post only its author
+        and moderators, and nobody its author blocked."""
+        if viewer is None:
+            return not self.hidden
+        if viewer.id == self.author_id:
+            return True
+        if self.hidden and not viewer.can(Permission.MODERATE):
+            return False
+        return not viewer.screened_count or not is_blocked_by(viewer.id, self.author_id)
 
     @classmethod
     def newest_first(cls) -> sa.Select[tuple["Post"]]:

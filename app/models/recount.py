@@ -14,7 +14,7 @@ def recount() -> None:
     """Set every stored count from the rows it counts: after bulk inserts, or to check."""
     User.recount()
     reply = so.aliased(Post)
-    replies = sa.select(sa.func.count()).where(reply.reply_to_id == Post.id)
+    replies = sa.select(sa.func.count()).where(reply.reply_to_id == Post.id, reply.shown())
     likes = sa.select(sa.func.count()).where(PostLike.post_id == Post.id)
     db.session.execute(
         sa.update(Post).values(
@@ -27,5 +27,5 @@ def recount() -> None:
     db.session.execute(
         sa.update(SiteCount)
         .where(SiteCount.name == SiteCount.POSTS)
-        .values(value=sa.select(sa.func.count()).select_from(Post).scalar_subquery())
+        .values(value=sa.select(sa.func.count()).where(Post.shown()).scalar_subquery())
     )

@@ -30,6 +30,7 @@ from typing import Generic, TypeVar
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.models.block import screened_authors
 from app.models.feed import card_options
 from app.models.post import Post
 from app.models.tag import Tag
@@ -104,33 +105,45 @@ class TextIndex:
             f"CREATE INDEX {self.name} ON {table} USING gin ({_PG_COLUMN})",
         ]
 
-    def matches(self, dialect: str, window: sa.BindParameter, ranked: bool) -> sa.Select:
+    def matches(
+        self, dialect: str, window: sa.BindParameter, ranked: bool, shown: bool = False
+    ) -> sa.Select:
         """The ids (``id``) of the newest ``window`` rows matching the bound ``query``, and, if
-        ``ranked``, how well each matches (``score``, higher is better)."""
+        ``ranked``, how well each matches (``score``, higher is better). ``shown``, for posts:
+        only those in lists, and none of the accounts the reader (bound ``viewer_id``) screens
+        out."""
         query = sa.bindparam("query", type_=sa.String)
+        rows = sa.table(
+            self.table.name,
+            sa.column("id", sa.Integer),
+            sa.column(_PG_COLUMN),
+            sa.column("hidden", sa.Boolean),
+            sa.column("author_id", sa.Integer),
+        )
         if dialect == "sqlite":
             index = sa.table(self.name, sa.column("rowid", sa.Integer))
             whole = sa.literal_column(self.name)  # FTS5's column named as its table
             row_id, condition = index.c.rowid, whole.op("MATCH")(query)
             score = -sa.func.bm25(whole)  # bm25: lower is better
+            if shown:
+                index = index.join(rows, rows.c.id == row_id)
         else:
-            table = sa.table(self.table.name, sa.column("id", sa.Integer), sa.column(_PG_COLUMN))
             # Worked out once, in the FROM list, rather than in each row's condition.
             terms = sa.func.websearch_to_tsquery(sa.literal_column(_PG_CONFIGURATION), query).alias(
                 "terms"
             )
-            index = table.join(terms, sa.true())
-            vector = table.c[_PG_COLUMN]
-            row_id, condition = table.c.id, vector.op("@@")(terms.column)
+            index = rows.join(terms, sa.true())
+            vector = rows.c[_PG_COLUMN]
+            row_id, condition = rows.c.id, vector.op("@@")(terms.column)
             score = sa.func.ts_rank(vector, terms.column)
         columns = [row_id.label("id")] + ([score.label("score")] if ranked else [])
-        return (
-            sa.select(*columns)
-            .select_from(index)
-            .where(condition)
-            .order_by(row_id.desc())
-            .limit(window)
-        )
+        stmt = sa.select(*columns).select_from(index).where(condition)
+        if shown:
+            viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+            stmt = stmt.where(
+                rows.c.hidden == sa.false(), rows.c.author_id.not_in(screened_authors(viewer))
+            )
+        return stmt.order_by(row_id.desc()).limit(window)
 
 
 POSTS = TextIndex(Post.__table__, "body", "post_search")
@@ -185,7 +198,8 @@ def _page_bounds() -> tuple[sa.BindParameter, sa.BindParameter]:
 
 @functools.cache
 def _posts_statement(dialect: str, sort: str) -> sa.Select:
-    matches = POSTS.matches(dialect, sa.bindparam("window"), ranked=sort == RELEVANCE).cte("found")
+    window = sa.bindparam("window")
+    matches = POSTS.matches(dialect, window, ranked=sort == RELEVANCE, shown=True).cte("found")
     limit, offset = _page_bounds()
     order = [matches.c.id.desc()]
     if sort == RELEVANCE:

@@ -18,11 +18,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.avatars import AVATAR_KEY_LENGTH, AvatarSource, avatar_url, new_avatar_key
 from app.extensions import db
+from app.models.block import Block, Mute, blocked_either_way, is_screened
 from app.models.clock import utcnow
 from app.models.counters import SiteCount, add_to_count
 from app.models.follow import Follow
 from app.models.notification import Notification, NotificationKind, lock_users
 from app.models.post import Mention, Post, PostLike
+from app.models.roles import NotAllowed, Permission, Role
 from app.models.session import UserSession
 from app.models.tag import retag, tags_of, untag
 from app.models.types import stored_as_text
@@ -33,6 +35,7 @@ USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+\Z"  # \Z: "$" would let a trailing newline
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path
 PASSWORD_MIN_LENGTH = 8
 ABOUT_ME_MAX_LENGTH = 280
+SUSPENSION_REASON_MAX = 280
 
 # Writing last_seen on every request would turn every page view into a write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -92,7 +95,8 @@ class User(UserMixin, db.Model):
     email: so.Mapped[str] = so.mapped_column(sa.String(EMAIL_MAX_LENGTH), unique=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
     about_me: so.Mapped[str | None] = so.mapped_column(sa.String(ABOUT_ME_MAX_LENGTH))
-    member_since: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Indexed for the admin area's sign-ups per day.
+    member_since: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
     last_seen: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     # Random, and the only thing the app's own avatar URL carries: it says nothing about the
     # user, unlike any hash of their email address.
@@ -112,6 +116,17 @@ class User(UserMixin, db.Model):
     followers_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     following_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     unread_notifications: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # How many accounts' posts this user does not see (mutes, and blocks either way): 0 for
+    # nearly everyone, whose feeds then skip looking for them.
+    screened_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    role: so.Mapped[Role] = so.mapped_column(
+        stored_as_text(Role, 16), default=Role.USER, server_default=Role.USER.value
+    )
+    # Set by app.models.moderation's suspend(): when, why, and until when (None: indefinitely).
+    # Cleared when the suspension is lifted, by an admin or once it has run out.
+    suspended_at: so.Mapped[datetime | None]
+    suspended_until: so.Mapped[datetime | None]
+    suspension_reason: so.Mapped[str | None] = so.mapped_column(sa.String(SUSPENSION_REASON_MAX))
 
     posts: so.WriteOnlyMapped["Post"] = so.relationship(
         back_populates="author", passive_deletes=True
@@ -228,6 +243,34 @@ class User(UserMixin, db.Model):
     def email_taken(cls, email: str) -> bool:
         stmt = sa.select(cls.id).where(cls.email == normalize_email(email))
         return db.session.scalar(stmt) is not None
+
+    # Roles and standing ------------------------------------------------------------------
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.role.permissions
+
+    def may_act_on(self, account: "User") -> bool:
+        """Whether this user may act on ``account``: never their own, nor one of a higher role."""
+        return account.id != self.id and account.role.rank <= self.role.rank
+
+    def require(self, permission: Permission, account: "User | None" = None) -> None:
+        """Raise NotAllowed unless this user's role grants ``permission`` and, for an action
+        on ``account``, this user may act on it: every moderation action checks here."""
+        if not self.can(permission):
+            raise NotAllowed(f"Your role ({self.role}) does not allow that.")
+        if account is not None and not self.may_act_on(account):
+            if account.id == self.id:
+                raise NotAllowed("You cannot do that to your own account.")
+            raise NotAllowed(f"{account.username} has a higher role ({account.role}) than yours.")
+
+    @property
+    def is_suspended(self) -> bool:
+        """Suspended and not yet lifted (a suspension that ran out is lifted at the next
+        sign-in, or by ``flask users lift-suspensions``)."""
+        return self.suspended_at is not None
+
+    def suspension_is_over(self, now: datetime | None = None) -> bool:
+        return self.suspended_until is not None and (now or utcnow()) >= self.suspended_until
 
     # Data rules --------------------------------------------------------------------------
 
@@ -381,6 +424,8 @@ class User(UserMixin, db.Model):
             raise ValueError("Users cannot follow themselves.")
         if self.is_following(user):
             return False
+        if blocked_either_way(self.id, user.id):
+            raise NotAllowed(f"You cannot follow {user.username}.")
         db.session.add(Follow(follower_id=self.id, followed_id=user.id))
         add_to_count(self, "following_count", 1)
         add_to_count(user, "followers_count", 1)
@@ -437,6 +482,83 @@ class User(UserMixin, db.Model):
             .join(Follow, Follow.followed_id == User.id)
             .where(Follow.follower_id == self.id)
             .order_by(Follow.created_at.desc(), Follow.followed_id.desc())
+        )
+
+    # Blocking and muting -----------------------------------------------------------------
+
+    def has_blocked(self, user: "User") -> bool:
+        return db.session.get(Block, (self.id, user.id)) is not None
+
+    def has_muted(self, user: "User") -> bool:
+        return db.session.get(Mute, (self.id, user.id)) is not None
+
+    def screens(self, user: "User") -> bool:
+        """Whether this user does not see ``user``'s posts (muted or blocked, either way)."""
+        count = self.screened_count
+        if isinstance(count, int) and count == 0:  # (a count changed in this transaction is
+            return False  # an SQL expression until the flush: then ask the database)
+        return is_screened(self.id, user.id)
+
+    def block(self, user: "User") -> bool:
+        """Block ``user``; False if blocked already. Follows between them end, and so do the
+        notifications either has of the other."""
+        if user.id == self.id:
+            raise ValueError("Users cannot block themselves.")
+        lock_users([self.id, user.id])
+        if self.has_blocked(user):
+            return False
+        self.unfollow(user)
+        user.unfollow(self)
+        Notification.delete_between(self.id, user.id)
+        Notification.delete_between(user.id, self.id)
+        db.session.add(Block(blocker_id=self.id, blocked_id=user.id))
+        add_to_count(self, "screened_count", 1)
+        add_to_count(user, "screened_count", 1)
+        return True
+
+    def unblock(self, user: "User") -> bool:
+        lock_users([self.id, user.id])
+        unblocked = sa.delete(Block).where(Block.blocker_id == self.id, Block.blocked_id == user.id)
+        if db.session.execute(unblocked).rowcount != 1:
+            return False
+        add_to_count(self, "screened_count", -1)
+        add_to_count(user, "screened_count", -1)
+        return True
+
+    def mute(self, user: "User") -> bool:
+        """Mute ``user``; False if muted already. The notifications they gave this user go."""
+        if user.id == self.id:
+            raise ValueError("Users cannot mute themselves.")
+        lock_users([self.id])
+        if self.has_muted(user):
+            return False
+        Notification.delete_between(self.id, user.id)
+        db.session.add(Mute(muter_id=self.id, muted_id=user.id))
+        add_to_count(self, "screened_count", 1)
+        return True
+
+    def unmute(self, user: "User") -> bool:
+        lock_users([self.id])
+        unmuted = sa.delete(Mute).where(Mute.muter_id == self.id, Mute.muted_id == user.id)
+        if db.session.execute(unmuted).rowcount != 1:
+            return False
+        add_to_count(self, "screened_count", -1)
+        return True
+
+    def blocked_newest_first(self) -> sa.Select[tuple["User"]]:
+        return (
+            sa.select(User)
+            .join(Block, Block.blocked_id == User.id)
+            .where(Block.blocker_id == self.id)
+            .order_by(Block.created_at.desc(), User.id.desc())
+        )
+
+    def muted_newest_first(self) -> sa.Select[tuple["User"]]:
+        return (
+            sa.select(User)
+            .join(Mute, Mute.muted_id == User.id)
+            .where(Mute.muter_id == self.id)
+            .order_by(Mute.created_at.desc(), User.id.desc())
         )
 
     # Posts -------------------------------------------------------------------------------
@@ -523,9 +645,10 @@ class User(UserMixin, db.Model):
         if post.author_id != self.id:
             raise ValueError("Only the author can delete a post.")
         with db.session.no_autoflush:
-            SiteCount.add(SiteCount.POSTS, -1)  # first, as every writer does (see SiteCount)
+            # First, as every writer does (see SiteCount); a hidden post is off every count.
+            SiteCount.add(SiteCount.POSTS, 0 if post.hidden else -1)
             # Every deleter of a post queues on the site count: once it is held, the post is
-            # either still there or gone for good.
+            # either still there or gone for good (hidden or shown: restoring queues too).
             if db.session.scalar(sa.select(Post.id).where(Post.id == post.id)) is None:
                 return False
             unread = sa.and_(Notification.post_id == post.id, sa.not_(Notification.read))
@@ -541,14 +664,15 @@ class User(UserMixin, db.Model):
             )
             for recipient in db.session.scalars(sa.select(User).where(User.id.in_(counts))):
                 add_to_count(recipient, "unread_notifications", -counts[recipient.id])
-            if post.reply_to_id is not None:
-                answered = db.session.get(Post, post.reply_to_id)
-                if answered is not None:
-                    add_to_count(answered, "replies_count", -1)
-            untag(post)
+            if not post.hidden:
+                if post.reply_to_id is not None:
+                    answered = db.session.get(Post, post.reply_to_id)
+                    if answered is not None:
+                        add_to_count(answered, "replies_count", -1)
+                untag(post)
+                add_to_count(self, "posts_count", -1)
             # Its notifications, likes, mentions and tags go by ON DELETE CASCADE.
             db.session.delete(post)
-            add_to_count(self, "posts_count", -1)
         return True
 
     # Likes -------------------------------------------------------------------------------
@@ -585,11 +709,16 @@ class User(UserMixin, db.Model):
     def recount(cls) -> None:
         """Set every user's stored counts from the rows they count (``recount()`` in
         ``app.models`` does this and every other stored count)."""
-        posts = sa.select(sa.func.count()).where(Post.author_id == cls.id)
+        posts = sa.select(sa.func.count()).where(Post.author_id == cls.id, Post.shown())
         followers = sa.select(sa.func.count()).where(Follow.followed_id == cls.id)
         following = sa.select(sa.func.count()).where(Follow.follower_id == cls.id)
         unread = sa.select(sa.func.count()).where(
             Notification.user_id == cls.id, sa.not_(Notification.read)
+        )
+        screened = (
+            sa.select(sa.func.count()).where(Mute.muter_id == cls.id).scalar_subquery()
+            + sa.select(sa.func.count()).where(Block.blocker_id == cls.id).scalar_subquery()
+            + sa.select(sa.func.count()).where(Block.blocked_id == cls.id).scalar_subquery()
         )
         db.session.execute(
             sa.update(cls).values(
@@ -597,6 +726,7 @@ class User(UserMixin, db.Model):
                 followers_count=followers.scalar_subquery(),
                 following_count=following.scalar_subquery(),
                 unread_notifications=unread.scalar_subquery(),
+                screened_count=screened,
             )
         )
 

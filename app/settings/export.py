@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Follow, Notification, Post, PostLike, User
+from app.models import Block, Follow, Mute, Notification, Post, PostLike, Report, User
 
 BATCH_SIZE = 500
 
@@ -34,22 +34,41 @@ def profile_part(user: User) -> dict[str, Any]:
         "about_me": user.about_me,
         "member_since": timestamp(user.member_since),
         "avatar": user.avatar_source.value,
+        "role": user.role.value,
+        "suspension": None
+        if not user.is_suspended
+        else {
+            "since": timestamp(user.suspended_at),
+            "until": timestamp(user.suspended_until),
+            "reason": user.suspension_reason,
+        },
     }
 
 
 def posts_part(user: User) -> Iterator[dict[str, Any]]:
     stmt = (
-        sa.select(Post.id, Post.body, Post.created_at, Post.edited_at, Post.reply_to_id)
+        sa.select(
+            Post.id,
+            Post.body,
+            Post.created_at,
+            Post.edited_at,
+            Post.reply_to_id,
+            Post.hidden_at,
+            Post.hidden_reason,
+        )
         .where(Post.author_id == user.id)
         .order_by(Post.created_at, Post.id)
     )
-    for post_id, body, created_at, edited_at, reply_to_id in stream(stmt):
+    for post_id, body, created_at, edited_at, reply_to_id, hidden_at, reason in stream(stmt):
         yield {
             "id": post_id,
             "body": body,
             "created": timestamp(created_at),
             "edited": timestamp(edited_at),
             "reply_to": reply_to_id,
+            "hidden_by_moderator": None
+            if hidden_at is None
+            else {"at": timestamp(hidden_at), "reason": reason},
         }
 
 
@@ -94,6 +113,38 @@ def followers_part(user: User) -> Iterator[dict[str, Any]]:
     return follows(Follow.followed_id, Follow.follower_id, user)
 
 
+def accounts_part(table: type[Block] | type[Mute], by: sa.Column, of: sa.Column):
+    def part(user: User) -> Iterator[dict[str, Any]]:
+        stmt = (
+            sa.select(User.username, table.created_at)
+            .join(table, of == User.id)
+            .where(by == user.id)
+            .order_by(table.created_at, User.id)
+        )
+        for username, since in stream(stmt):
+            yield {"username": username, "since": timestamp(since)}
+
+    return part
+
+
+def reports_part(user: User) -> Iterator[dict[str, Any]]:
+    """The reports they sent (what moderators decided is theirs to say)."""
+    stmt = (
+        sa.select(Report.post_id, User.username, Report.reason, Report.note, Report.created_at)
+        .join(User, User.id == Report.user_id)
+        .where(Report.reporter_id == user.id)
+        .order_by(Report.id)
+    )
+    for post_id, username, reason, note, created_at in stream(stmt):
+        yield {
+            "account": username,
+            "post": post_id,
+            "reason": reason.value,
+            "note": note,
+            "sent": timestamp(created_at),
+        }
+
+
 ACCOUNT_DATA_PARTS: dict[str, Callable[[User], dict[str, Any] | Iterable[dict[str, Any]]]] = {
     "profile": profile_part,
     "posts": posts_part,
@@ -101,6 +152,9 @@ ACCOUNT_DATA_PARTS: dict[str, Callable[[User], dict[str, Any] | Iterable[dict[st
     "followers": followers_part,
     "likes": likes_part,
     "notifications": notifications_part,
+    "blocked": accounts_part(Block, Block.blocker_id, Block.blocked_id),
+    "muted": accounts_part(Mute, Mute.muter_id, Mute.muted_id),
+    "reports": reports_part,
 }
 
 
