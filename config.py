@@ -164,6 +164,9 @@ class Config:
     # Searches per user (or client address, signed out): far more than anyone types, far
     # fewer than a script walking the index would like.
     SEARCH_RATE_LIMIT = os.environ.get("SEARCH_RATE_LIMIT", "60 per minute")
+    # Reports sent per user: enough for someone who meets a wave of spam, too few to flood
+    # the moderators' queue.
+    REPORT_RATE_LIMIT = os.environ.get("REPORT_RATE_LIMIT", "20 per hour")
     # Mails an account can ask for: confirmation links resent, and email changes (each mails a
     # link to an address the user names).
     CONFIRMATION_RESEND_RATE_LIMIT = os.environ.get("CONFIRMATION_RESEND_RATE_LIMIT", "3 per hour")

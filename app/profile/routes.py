@@ -65,14 +65,32 @@ def user(username: str):
     user, is_following = user_and_follow_state_or_404(username)
     if username != user.username:  # one address per profile, whatever case was typed
         return moved_to(url_for("profile.user", username=user.username))
-    pagination = paginate_posts(posts_by(user), user.posts_count)
+    blocked = block_notice(user)
+    pagination = None
+    if not blocked and not user.is_suspended:
+        pagination = paginate_posts(posts_by(user), user.posts_count)
     return render_template(
         "profile/user.html",
         title=user.username,
         user=user,
         is_following=is_following,
         pagination=pagination,
+        blocked=blocked,
     )
+
+
+def block_notice(user: User) -> str | None:
+    """What the profile says instead of the posts when a block stands between the reader and
+    ``user``; None when none does (a look only for readers with mutes or blocks)."""
+    if not current_user.is_authenticated or current_user.id == user.id:
+        return None
+    if not current_user.screened_count:
+        return None
+    if current_user.has_blocked(user):
+        return f"You blocked {user.username}. Unblock them to see their posts."
+    if user.has_blocked(current_user):
+        return f"{user.username} blocked you: you cannot see their posts."
+    return None
 
 
 @bp.get("/user/<username>/popup")

@@ -145,6 +145,20 @@ def end_other_sessions():
     return redirect(url_for("settings.sessions"))
 
 
+# Far more than anyone blocks or mutes by hand; the lists stop there rather than page.
+PROTECTION_LIST_MAX = 500
+
+
+@bp.get("/settings/blocked")
+def blocked():
+    return render_template(
+        "settings/blocked.html",
+        title="Blocked and muted",
+        blocked=db.session.scalars(current_user.blocked_newest_first().limit(PROTECTION_LIST_MAX)),
+        muted=db.session.scalars(current_user.muted_newest_first().limit(PROTECTION_LIST_MAX)),
+    )
+
+
 @bp.get("/settings/export")
 def export():
     return render_template("settings/export.html", title="Export your data")

@@ -1,0 +1,3 @@
+from app.safety.routes import bp
+
+__all__ = ["bp"]
