@@ -5,7 +5,17 @@ import sqlalchemy.orm as so
 
 from app import create_app
 from app.extensions import db
-from app.models import Post, SiteCount, User, recount
+from app.models import (
+    Moderation,
+    ModerationAction,
+    Post,
+    Report,
+    ReportReason,
+    Role,
+    SiteCount,
+    User,
+    recount,
+)
 
 app = create_app()
 
@@ -20,4 +30,9 @@ def make_shell_context() -> dict[str, object]:
         "Post": Post,
         "SiteCount": SiteCount,
         "recount": recount,
+        "Role": Role,
+        "Moderation": Moderation,
+        "Report": Report,
+        "ReportReason": ReportReason,
+        "ModerationAction": ModerationAction,
     }

@@ -13,6 +13,8 @@ from app import (
     security,
     transactions,
 )
+from app.admin import bp as admin_bp
+from app.admin.cli import users_cli
 from app.auth import bp as auth_bp
 from app.cli import seed_command
 from app.conversations import bp as conversations_bp
@@ -34,6 +36,7 @@ from app.live import bp as live_bp
 from app.main import bp as main_bp
 from app.main import suggestions
 from app.profile import bp as profile_bp
+from app.safety import bp as safety_bp
 from app.search import bp as search_bp
 from app.settings import bp as settings_bp
 from app.tags import bp as tags_bp
@@ -80,12 +83,15 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
         live_bp,
         tags_bp,
         search_bp,
+        safety_bp,
+        admin_bp,
         settings_bp,
         health_bp,
     )
     for blueprint in blueprints:  # each sets its own paths
         app.register_blueprint(blueprint)
     app.cli.add_command(seed_command)
+    app.cli.add_command(users_cli)
     if proxies := app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app

@@ -32,7 +32,13 @@ from app.auth.sessions import sign_in, sign_out, signed_in_user
 from app.clients import record_security_event
 from app.email import link_base, run_in_background
 from app.extensions import config_limit, db, limiter
-from app.models import EMAIL_MAX_LENGTH, SecurityEventKind, User, normalize_email
+from app.models import (
+    EMAIL_MAX_LENGTH,
+    SecurityEventKind,
+    User,
+    lift_ended_suspensions,
+    normalize_email,
+)
 from app.redirects import safe_next_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -232,6 +238,10 @@ def login():
         throttle = LoginThrottle.for_attempt(form.username.data, account)
         throttle.check()
         if User.password_matches(account, form.password.data):
+            if refusal := suspension_refusal(account):
+                db.session.commit()  # a hash upgraded on the way
+                form.form_errors.append(refusal)
+                return render_template("auth/login.html", title="Log in", form=form), 403
             sign_in(account, remember=form.remember_me.data)
             db.session.commit()  # the sign-in's record, and a hash upgraded on the way
             flash(f"Welcome back, {account.username}.", "success")
@@ -245,6 +255,22 @@ def login():
         # One message for both cases: which accounts exist is nobody's business.
         form.form_errors.append("Invalid username, email or password.")
     return render_template("auth/login.html", title="Log in", form=form)
+
+
+def suspension_refusal(account: User) -> str | None:
+    """Why a suspended account may not sign in; None if it may (a suspension that has run
+    out is lifted here)."""
+    if not account.is_suspended:
+        return None
+    if account.suspension_is_over():
+        lift_ended_suspensions(user_id=account.id)
+        return None
+    until = (
+        f"until {account.suspended_until:%-d %B %Y, %H:%M} UTC"
+        if account.suspended_until
+        else "until a moderator lifts it"
+    )
+    return f"Your account is suspended {until}. Reason: {account.suspension_reason}"
 
 
 @bp.post("/logout")
