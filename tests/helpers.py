@@ -11,7 +11,8 @@ import pytest
 import redis
 
 from app.email import background
-from app.models import new_submission_key
+from app.extensions import db
+from app.models import Post, User, new_submission_key
 
 
 def text_of(response) -> str:
@@ -44,6 +45,16 @@ def field_value(response, name: str) -> str | None:
 def post_form(body: str) -> dict[str, str]:
     """What the new-post form sends: the text and the one-time key the page carried."""
     return {"body": body, "submission_key": new_submission_key()}
+
+
+def publish(app, author_id: int, body: str, reply_to: int | None = None) -> int:
+    """A post by the user, through the model (counts, tags and notifications kept); its id."""
+    with app.app_context():
+        author = db.session.get(User, author_id)
+        answered = db.session.get(Post, reply_to) if reply_to else None
+        post = author.publish(body, reply_to=answered)
+        db.session.commit()
+        return post.id
 
 
 def app_with_users(config: type, *usernames: str):

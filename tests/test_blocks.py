@@ -6,21 +6,12 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Block, Mute, Notification, Post, User, delete_account
-from tests.helpers import post_form, signed_in_client, text_of
+from tests.helpers import post_form, publish, signed_in_client, text_of
 
 
 def user(app, user_id: int) -> User:
     with app.app_context():
         return db.session.get(User, user_id)
-
-
-def write(app, user_id: int, body: str, reply_to: int | None = None) -> int:
-    with app.app_context():
-        author = db.session.get(User, user_id)
-        answered = db.session.get(Post, reply_to) if reply_to else None
-        post = author.publish(body, reply_to=answered)
-        db.session.commit()
-        return post.id
 
 
 def follow(app, follower_id: int, followed_id: int) -> None:
@@ -35,8 +26,8 @@ def ann_and_bob(app, make_user):
     ann_id, bob_id = make_user("ann"), make_user("bob")
     follow(app, ann_id, bob_id)
     follow(app, bob_id, ann_id)
-    write(app, ann_id, "Ann writes about #tea")
-    write(app, bob_id, "Bob writes about #tea")
+    publish(app, ann_id, "Ann writes about #tea")
+    publish(app, bob_id, "Bob writes about #tea")
     return ann_id, bob_id
 
 
@@ -63,7 +54,7 @@ def test_a_block_ends_follows_both_ways_and_hides_posts_both_ways(app, ann_and_b
 
 def test_the_blocked_cannot_follow_answer_like_or_mention_the_blocker(app, ann_and_bob):
     ann_id, bob_id = ann_and_bob
-    post_id = write(app, ann_id, "Another post by ann")
+    post_id = publish(app, ann_id, "Another post by ann")
     signed_in_client(app, ann_id).post("/user/bob/block")
     bob = signed_in_client(app, bob_id)
     response = bob.post("/follow/ann")
@@ -84,7 +75,7 @@ def test_the_blocked_cannot_follow_answer_like_or_mention_the_blocker(app, ann_a
 
 def test_a_block_removes_the_notifications_between_them(app, make_user):
     ann_id, bob_id = make_user("ann"), make_user("bob")
-    post_id = write(app, ann_id, "Ann's post")
+    post_id = publish(app, ann_id, "Ann's post")
     with app.app_context():
         bob = db.session.get(User, bob_id)
         bob.like(db.session.get(Post, post_id))
@@ -99,7 +90,7 @@ def test_a_block_removes_the_notifications_between_them(app, make_user):
 
 def test_a_mute_takes_their_posts_out_of_feeds_and_notifications_quietly(app, ann_and_bob):
     ann_id, bob_id = ann_and_bob
-    write(app, bob_id, "Hello @ann")
+    publish(app, bob_id, "Hello @ann")
     assert user(app, ann_id).unread_notifications == 2  # bob's follow, and the mention
     ann = signed_in_client(app, ann_id)
     response = ann.post("/user/bob/mute", follow_redirects=True)
@@ -108,7 +99,7 @@ def test_a_mute_takes_their_posts_out_of_feeds_and_notifications_quietly(app, an
     for path in FEEDS:
         assert "Bob writes" not in text_of(ann.get(path)), path
     assert "Bob writes" in text_of(ann.get("/user/bob"))  # a visit is a choice
-    write(app, bob_id, "Again @ann")
+    publish(app, bob_id, "Again @ann")
     assert user(app, ann_id).unread_notifications == 0
     # bob sees nothing changed, and still follows ann.
     assert "Ann writes" in text_of(signed_in_client(app, bob_id).get("/"))
@@ -125,7 +116,7 @@ def test_screened_feeds_page_exactly(app, make_user, screen):
     follow(app, ann_id, cyd_id)
     follow(app, ann_id, bob_id)
     for n in range(12):
-        write(app, bob_id if n % 2 else cyd_id, f"Post {n} #mixed")
+        publish(app, bob_id if n % 2 else cyd_id, f"Post {n} #mixed")
     ann = signed_in_client(app, ann_id)
     ann.post(f"/user/bob/{screen}")
     for path in ("/", "/explore", "/tag/mixed"):
@@ -221,7 +212,7 @@ def test_the_export_lists_blocks_mutes_and_reports(app, make_user):
     ann_id = make_user("ann")
     bob_id = make_user("bob")
     make_user("cyd")
-    post_id = write(app, bob_id, "Spam")
+    post_id = publish(app, bob_id, "Spam")
     ann = signed_in_client(app, ann_id)
     ann.post("/user/bob/block")
     ann.post("/user/cyd/mute")

@@ -24,7 +24,7 @@ from app.models import (
     recount,
 )
 from tests.conftest import PASSWORD
-from tests.helpers import post_form, signed_in_client, text_of
+from tests.helpers import post_form, publish, signed_in_client, text_of
 
 ROLES = (Role.USER, Role.MODERATOR, Role.ADMIN)
 
@@ -33,15 +33,6 @@ def give_role(app, user_id: int, role: Role) -> None:
     with app.app_context():
         db.session.get(User, user_id).role = role
         db.session.commit()
-
-
-def write(app, user_id: int, body: str, reply_to: int | None = None) -> int:
-    with app.app_context():
-        author = db.session.get(User, user_id)
-        answered = db.session.get(Post, reply_to) if reply_to else None
-        post = author.publish(body, reply_to=answered)
-        db.session.commit()
-        return post.id
 
 
 def reason_of(app, post_id: int) -> tuple[bool, str | None]:
@@ -123,7 +114,7 @@ def test_permission_matrix(app, make_user, actor, action, target):
         target_id = make_user("target")
         give_role(app, target_id, Role(target))
     reporter_id = make_user("reporter")
-    post_id = write(app, target_id, "A post to act on")
+    post_id = publish(app, target_id, "A post to act on")
     with app.app_context():
         target_user = db.session.get(User, target_id)
         if action == "restore":
@@ -217,7 +208,7 @@ def test_an_admin_cannot_give_a_role_above_their_own_nor_a_moderator_any(app, ma
 def test_a_hide_without_a_good_reason_is_refused_with_a_message(app, make_user, data, message):
     mod_id, ann_id = make_user("mod"), make_user("ann")
     give_role(app, mod_id, Role.MODERATOR)
-    post_id = write(app, ann_id, "Hello")
+    post_id = publish(app, ann_id, "Hello")
     client = signed_in_client(app, mod_id)
     response = client.post(f"/admin/posts/{post_id}/hide", data=data, follow_redirects=True)
     assert response.status_code == 200
@@ -259,7 +250,7 @@ def report_form(reason: str = "spam", note: str = "") -> dict[str, str]:
 
 def test_a_user_reports_a_post_once_while_the_report_is_open(app, make_user):
     ann_id, bob_id = make_user("ann"), make_user("bob")
-    post_id = write(app, bob_id, "Buy cheap watches")
+    post_id = publish(app, bob_id, "Buy cheap watches")
     client = signed_in_client(app, ann_id)
     page = client.get(f"/post/{post_id}/report")
     assert page.status_code == 200 and "Buy cheap watches" in text_of(page)
@@ -276,7 +267,7 @@ def test_a_user_reports_a_post_once_while_the_report_is_open(app, make_user):
 
 def test_reports_of_a_post_and_of_its_author_are_two_targets(app, make_user):
     ann_id, bob_id = make_user("ann"), make_user("bob")
-    post_id = write(app, bob_id, "Spam")
+    post_id = publish(app, bob_id, "Spam")
     client = signed_in_client(app, ann_id)
     assert client.post(f"/post/{post_id}/report", data=report_form()).status_code == 302
     assert client.post("/user/bob/report", data=report_form("abuse")).status_code == 302
@@ -295,7 +286,7 @@ def test_reports_of_a_post_and_of_its_author_are_two_targets(app, make_user):
 )
 def test_a_bad_report_is_refused_with_a_message(app, make_user, data, message):
     ann_id, bob_id = make_user("ann"), make_user("bob")
-    post_id = write(app, bob_id, "Hello")
+    post_id = publish(app, bob_id, "Hello")
     client = signed_in_client(app, ann_id)
     response = client.post(f"/post/{post_id}/report", data=data)
     assert response.status_code == 422
@@ -309,7 +300,7 @@ def test_a_bad_report_is_refused_with_a_message(app, make_user, data, message):
 
 def test_nobody_reports_themself_or_their_own_post(app, make_user):
     ann_id = make_user("ann")
-    post_id = write(app, ann_id, "Mine")
+    post_id = publish(app, ann_id, "Mine")
     client = signed_in_client(app, ann_id)
     assert client.post(f"/post/{post_id}/report", data=report_form()).status_code == 400
     assert client.post("/user/ann/report", data=report_form()).status_code == 400
@@ -318,7 +309,7 @@ def test_nobody_reports_themself_or_their_own_post(app, make_user):
 
 def test_reports_need_a_signed_in_user(app, client, make_user):
     bob_id = make_user("bob")
-    post_id = write(app, bob_id, "Hello")
+    post_id = publish(app, bob_id, "Hello")
     response = client.post(f"/post/{post_id}/report", data=report_form())
     assert response.status_code == 302 and "/auth/login" in response.location
     assert client.post("/user/bob/report", data=report_form()).status_code == 302
@@ -340,8 +331,8 @@ def test_reports_are_rate_limited(app, make_user):
 def test_the_queue_groups_reports_by_target_oldest_first_with_every_reporter(app, make_user):
     mod_id, bob_id = make_user("mod"), make_user("bob")
     give_role(app, mod_id, Role.MODERATOR)
-    first = write(app, bob_id, "First spam")
-    second = write(app, bob_id, "Second spam")
+    first = publish(app, bob_id, "First spam")
+    second = publish(app, bob_id, "Second spam")
     for name, post_id in (("r1", second), ("r2", first), ("r3", second)):
         client = signed_in_client(app, make_user(name))
         client.post(f"/post/{post_id}/report", data=report_form(note=f"from {name}"))
@@ -355,7 +346,7 @@ def test_the_queue_groups_reports_by_target_oldest_first_with_every_reporter(app
 def test_dismissing_closes_every_open_report_on_the_target_and_is_audited(app, make_user):
     mod_id, bob_id = make_user("mod"), make_user("bob")
     give_role(app, mod_id, Role.MODERATOR)
-    post_id = write(app, bob_id, "Borderline")
+    post_id = publish(app, bob_id, "Borderline")
     for name in ("r1", "r2"):
         signed_in_client(app, make_user(name)).post(f"/post/{post_id}/report", data=report_form())
     with app.app_context():
@@ -413,11 +404,11 @@ def test_admin_pages_read_a_bounded_number_of_statements(app, make_user, sql_log
 def test_the_dashboard_counts_sign_ups_and_posts_per_day(app, make_user, clock):
     admin_id = make_user("root")
     give_role(app, admin_id, Role.ADMIN)
-    write(app, admin_id, "Today")
+    publish(app, admin_id, "Today")
     clock.advance(days=-3)
     old_id = make_user("old")
-    write(app, old_id, "Three days ago")
-    write(app, old_id, "Also three days ago")
+    publish(app, old_id, "Three days ago")
+    publish(app, old_id, "Also three days ago")
     clock.advance(days=3)
     page = text_of(signed_in_client(app, admin_id).get("/admin/"))
     assert "Users 2" in page and "Posts 3" in page and "Open reports 0" in page
@@ -446,8 +437,8 @@ def test_users_are_found_by_name_or_email_prefix_newest_first(app, make_user):
 def test_a_hidden_post_leaves_every_list_count_and_search(app, make_user):
     mod_id, ann_id, bob_id = make_user("mod"), make_user("ann"), make_user("bob")
     give_role(app, mod_id, Role.MODERATOR)
-    parent = write(app, ann_id, "A question about #gardening")
-    reply = write(app, bob_id, "Spammy answer about #gardening seeds", reply_to=parent)
+    parent = publish(app, ann_id, "A question about #gardening")
+    reply = publish(app, bob_id, "Spammy answer about #gardening seeds", reply_to=parent)
     with app.app_context():
         db.session.get(User, ann_id).follow(db.session.get(User, bob_id))
         db.session.commit()
@@ -494,7 +485,7 @@ def test_a_hidden_post_leaves_every_list_count_and_search(app, make_user):
 def test_hiding_a_post_resolves_its_reports_and_takes_back_its_notifications(app, make_user):
     mod_id, ann_id, bob_id = make_user("mod"), make_user("ann"), make_user("bob")
     give_role(app, mod_id, Role.MODERATOR)
-    post_id = write(app, bob_id, "Hey @ann look at this")
+    post_id = publish(app, bob_id, "Hey @ann look at this")
     signed_in_client(app, ann_id).post(f"/post/{post_id}/report", data=report_form())
     with app.app_context():
         assert db.session.get(User, ann_id).unread_notifications == 1
@@ -508,7 +499,7 @@ def test_hiding_a_post_resolves_its_reports_and_takes_back_its_notifications(app
 def test_an_author_can_delete_their_hidden_post_and_the_counts_hold(app, make_user):
     mod_id, bob_id = make_user("mod"), make_user("bob")
     give_role(app, mod_id, Role.MODERATOR)
-    post_id = write(app, bob_id, "Hide me #tag")
+    post_id = publish(app, bob_id, "Hide me #tag")
     signed_in_client(app, mod_id).post(f"/admin/posts/{post_id}/hide", data={"reason": "spam"})
     response = signed_in_client(app, bob_id).post(f"/post/{post_id}/delete")
     assert response.status_code == 302
@@ -520,7 +511,7 @@ def test_an_author_can_delete_their_hidden_post_and_the_counts_hold(app, make_us
 def test_a_hidden_post_takes_no_likes_or_replies_from_others(app, make_user):
     mod_id, ann_id, bob_id = make_user("mod"), make_user("ann"), make_user("bob")
     give_role(app, mod_id, Role.MODERATOR)
-    post_id = write(app, bob_id, "Hidden")
+    post_id = publish(app, bob_id, "Hidden")
     signed_in_client(app, mod_id).post(f"/admin/posts/{post_id}/hide", data={"reason": "spam"})
     ann = signed_in_client(app, ann_id)
     assert ann.post(f"/post/{post_id}/like").status_code == 404
@@ -536,7 +527,7 @@ def test_a_suspension_ends_every_session_refuses_sign_in_and_hides_the_posts(
 ):
     admin_id, ann_id, bob_id = make_user("root"), make_user("ann"), make_user("bob")
     give_role(app, admin_id, Role.ADMIN)
-    write(app, bob_id, "Spam #deals here")
+    publish(app, bob_id, "Spam #deals here")
     bob = signed_in_client(app, bob_id)
     assert bob.get("/settings/profile").status_code == 200
     response = signed_in_client(app, admin_id).post(
@@ -563,8 +554,8 @@ def test_a_suspension_ends_every_session_refuses_sign_in_and_hides_the_posts(
 def test_lifting_a_suspension_brings_back_the_posts_no_moderator_hid(app, make_user):
     admin_id, bob_id = make_user("root"), make_user("bob")
     give_role(app, admin_id, Role.ADMIN)
-    kept = write(app, bob_id, "A fine post #fine")
-    hidden = write(app, bob_id, "A bad post")
+    kept = publish(app, bob_id, "A fine post #fine")
+    hidden = publish(app, bob_id, "A bad post")
     admin = signed_in_client(app, admin_id)
     admin.post(f"/admin/posts/{hidden}/hide", data={"reason": "rude"})
     admin.post("/admin/users/bob/suspend", data={"reason": "repeat offender", "days": ""})
@@ -588,8 +579,8 @@ def test_a_suspension_that_ran_out_is_lifted_at_sign_in_or_by_the_command(
 ):
     admin_id, bob_id, cy_id = make_user("root"), make_user("bob"), make_user("cyd")
     give_role(app, admin_id, Role.ADMIN)
-    write(app, bob_id, "Bob's post")
-    write(app, cy_id, "Cy's post")
+    publish(app, bob_id, "Bob's post")
+    publish(app, cy_id, "Cy's post")
     admin = signed_in_client(app, admin_id)
     admin.post("/admin/users/bob/suspend", data={"reason": "cool off", "days": "1"})
     admin.post("/admin/users/cyd/suspend", data={"reason": "cool off", "days": "1"})
@@ -609,7 +600,7 @@ def test_suspended_posts_leave_tags_and_come_back(app, make_user):
     admin_id, bob_id = make_user("root"), make_user("bob")
     give_role(app, admin_id, Role.ADMIN)
     for n in range(3):
-        write(app, bob_id, f"Post {n} #topic #other{n}")
+        publish(app, bob_id, f"Post {n} #topic #other{n}")
     with app.app_context():
         moderation = Moderation(by=db.session.get(User, admin_id))
         moderation.suspend(db.session.get(User, bob_id), "spam")
@@ -627,7 +618,7 @@ def test_suspended_posts_leave_tags_and_come_back(app, make_user):
 def test_the_audit_log_shows_every_action_newest_first(app, make_user):
     admin_id, bob_id = make_user("root"), make_user("bob")
     give_role(app, admin_id, Role.ADMIN)
-    post_id = write(app, bob_id, "Hello")
+    post_id = publish(app, bob_id, "Hello")
     admin = signed_in_client(app, admin_id)
     admin.post(f"/admin/posts/{post_id}/hide", data={"reason": "test reason"})
     admin.post("/admin/users/bob/role", data={"role": "moderator"})

@@ -94,32 +94,16 @@ def notifications_part(user: User) -> Iterator[dict[str, Any]]:
         yield {"kind": kind.value, "by": actor, "post": post_id, "at": timestamp(created_at)}
 
 
-def follows(user_column, other_column, user: User) -> Iterator[dict[str, Any]]:
-    stmt = (
-        sa.select(User.username, Follow.created_at)
-        .join(Follow, other_column == User.id)
-        .where(user_column == user.id)
-        .order_by(Follow.created_at, User.id)
-    )
-    for username, since in stream(stmt):
-        yield {"username": username, "since": timestamp(since)}
+def people_part(relation: type[Follow] | type[Block] | type[Mute], by: sa.Column, of: sa.Column):
+    """The part listing the people a row of ``relation`` links to the user: the rows whose
+    ``by`` is the user, each naming the person in ``of``, oldest first."""
 
-
-def following_part(user: User) -> Iterator[dict[str, Any]]:
-    return follows(Follow.follower_id, Follow.followed_id, user)
-
-
-def followers_part(user: User) -> Iterator[dict[str, Any]]:
-    return follows(Follow.followed_id, Follow.follower_id, user)
-
-
-def accounts_part(table: type[Block] | type[Mute], by: sa.Column, of: sa.Column):
     def part(user: User) -> Iterator[dict[str, Any]]:
         stmt = (
-            sa.select(User.username, table.created_at)
-            .join(table, of == User.id)
+            sa.select(User.username, relation.created_at)
+            .join(relation, of == User.id)
             .where(by == user.id)
-            .order_by(table.created_at, User.id)
+            .order_by(relation.created_at, User.id)
         )
         for username, since in stream(stmt):
             yield {"username": username, "since": timestamp(since)}
@@ -148,12 +132,12 @@ def reports_part(user: User) -> Iterator[dict[str, Any]]:
 ACCOUNT_DATA_PARTS: dict[str, Callable[[User], dict[str, Any] | Iterable[dict[str, Any]]]] = {
     "profile": profile_part,
     "posts": posts_part,
-    "following": following_part,
-    "followers": followers_part,
+    "following": people_part(Follow, Follow.follower_id, Follow.followed_id),
+    "followers": people_part(Follow, Follow.followed_id, Follow.follower_id),
     "likes": likes_part,
     "notifications": notifications_part,
-    "blocked": accounts_part(Block, Block.blocker_id, Block.blocked_id),
-    "muted": accounts_part(Mute, Mute.muter_id, Mute.muted_id),
+    "blocked": people_part(Block, Block.blocker_id, Block.blocked_id),
+    "muted": people_part(Mute, Mute.muter_id, Mute.muted_id),
     "reports": reports_part,
 }
 
