@@ -32,7 +32,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.models import NEWEST, POST_MAX_LENGTH, Post, Tag, User, UserSession, search_posts
+from app.models import (
+    NEWEST,
+    POST_MAX_LENGTH,
+    Post,
+    Role,
+    Tag,
+    User,
+    UserSession,
+    search_posts,
+)
 from app.models.feed import timeline_condition
 from app.search_query import SearchQuery
 from benchmarks.datasets import (
@@ -93,6 +102,8 @@ FEED = {"floor": "join", "max_ratio": 3.0, "max_statements": 4}
 HOVER = {"floor": "template", "max_ratio": 1.5, "max_statements": 3}
 CONVERSATION = {"floor": "join", "max_ratio": 3.0, "max_statements": 5}
 SEARCH = {"floor": "join", "max_ratio": 10.0, "max_statements": 5}
+# The admin area: a handful of readers, read now and then; ten times the floor at most.
+ADMIN = {"floor": "join", "max_ratio": 10.0, "max_statements": 6}
 # An open page's check for what is new, when nothing is: under a millisecond, one statement.
 LIVE_CHECK = {"floor": "bare", "max_ratio": None, "max_ms": 1.0, "max_statements": 1}
 
@@ -174,6 +185,11 @@ PAGES = [
         lambda c: f"/search?q={c.common_tag[:2]}&type=tags" if c.common_tag else None,
         **SEARCH,
     ),
+    Page("admin dashboard (30 days of sign-ups and posts)", lambda c: "/admin/", **ADMIN),
+    Page("admin report queue", lambda c: "/admin/reports", **ADMIN),
+    Page("admin users (newest first)", lambda c: "/admin/users", **ADMIN),
+    Page("admin users (a name prefix)", lambda c: f"/admin/users?q={c.reader[:3]}", **ADMIN),
+    Page("admin audit log", lambda c: "/admin/audit", **ADMIN),
     Page("live check, nothing new (timeline)", up_to_date("timeline"), **LIVE_CHECK),
     Page("live check, nothing new (explore)", up_to_date("explore"), **LIVE_CHECK),
     Page("live check, nothing new (visitor)", up_to_date("explore"), visitor=True, **LIVE_CHECK),
@@ -348,6 +364,7 @@ def sign_in_reader(app: Flask) -> tuple[FlaskClient, Context]:
             context.notes.append("no post in the dataset is a reply: the thread is skipped.")
         if context.rare_word is None:
             context.notes.append("no word is in only a few posts: that search is skipped.")
+        reader.role = Role.ADMIN  # the admin pages are read by the same reader
         # A real session row, as a sign-in makes (the client's cookie carries its key).
         session = UserSession.start(reader, remembered=False, ip_address=None, device=None)
         db.session.commit()

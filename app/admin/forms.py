@@ -40,7 +40,8 @@ class SuspendForm(Form):
 class RoleForm(Form):
     role = SelectField(
         "Role",
+        # No "required": its choices are checked anyway, and a required select must start
+        # with an empty placeholder, which a role has not.
         choices=[SelectChoice(role.value, role.value.capitalize()) for role in Role],
-        validators=[DataRequired()],
     )
     submit = SubmitField("Change role")

@@ -250,8 +250,9 @@ class Moderation:
         return True
 
     def dismiss_reports(self, report: Report) -> int:
-        """Close every open report on what ``report`` is about, with no action; how many."""
-        self._require(Permission.MODERATE)
+        """Close every open report on what ``report`` is about, with no action; how many.
+        Reports about one's own account or posts, or a higher role's, are for others."""
+        self._require(Permission.MODERATE, report.user)
         dismissed = self._resolve(
             Report.target_is(report.user_id, report.post_id), Resolution.DISMISSED
         )

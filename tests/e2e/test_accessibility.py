@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 
 from app.extensions import db
-from app.models import Post, User
+from app.models import Moderation, Post, Report, ReportReason, Role, User
 from tests.e2e.conftest import new_context, npm_file
 from tests.e2e.test_journeys import HIDDEN_FORM_FIELD, log_in, register, tab_to
 from tests.helpers import start_session
@@ -125,6 +125,18 @@ SCREENS = [
     Screen("search, tags found", "/search?q=bi&type=tags"),
     Screen("search, nothing found", "/search?q=zyzzyva"),
     Screen("notifications", "/notifications", (MEMBER,)),
+    Screen("report a post", "/post/{bob_post}/report", (MEMBER,)),
+    Screen("report a post, sent empty", "/post/{bob_post}/report", (MEMBER,), send_empty_form),
+    Screen("block, mute or report", "/user/bob/safety", (MEMBER,)),
+    Screen("blocked and muted", "/settings/blocked", (MEMBER,)),
+    Screen("profile, suspended", "/user/eve"),
+    Screen("hidden post, as a moderator", "/post/{hidden_post}", (MEMBER,)),
+    Screen("admin dashboard", "/admin/", (MEMBER,)),
+    Screen("admin reports", "/admin/reports", (MEMBER,)),  # a post's and an account's
+    Screen("admin users", "/admin/users", (MEMBER,)),
+    Screen("admin account", "/admin/users/dan", (MEMBER,)),
+    Screen("admin account, suspended", "/admin/users/eve", (MEMBER,)),
+    Screen("admin audit log", "/admin/audit", (MEMBER,)),
     Screen("own post", "/post/{ann_post}", (MEMBER,)),
     Screen("edit post", "/post/{ann_post}/edit", (MEMBER,)),
     Screen("edit post, sent empty", "/post/{ann_post}/edit", (MEMBER,), send_empty_form),
@@ -156,13 +168,15 @@ SCREENS = [
 
 @pytest.fixture
 def site(app, make_user) -> dict[str, str]:
-    """ann (the member, signed in on another device too) and bob follow each other, have
-    posts, a thread and likes, bob follows dan (so ann's home suggests dan), cara has not
-    confirmed her address, ann asked to move to a new one; what the paths name."""
+    """ann (the member, an admin, signed in on another device too) and bob follow each other,
+    have posts, a thread and likes, bob follows dan (so ann's home suggests dan), cara has not
+    confirmed her address, ann asked to move to a new one; bob reported dan and a post of dan's,
+    ann hid another and suspended eve; what the paths name."""
     ann_id = make_user("ann", about_me="Reads a lot.", posts=2)
     make_user("bob", about_me="Bob writes about birds.", posts=3)
     make_user("cara", confirmed=False)
     make_user("dan", posts=80)  # explore has nine pages
+    make_user("eve", about_me="Sells watches.", posts=2)
     start_session(app, ann_id)  # ann on another device too: the sessions page can end one
     with app.app_context():
         ann = db.session.scalar(sa.select(User).where(User.username == "ann"))
@@ -180,8 +194,17 @@ def site(app, make_user) -> dict[str, str]:
         bob.publish("You are welcome, @ann. #birds", reply_to=answer)
         ann.like(bobs_post)
         bob.like(answer)
+        ann.role = Role.ADMIN
+        eve = db.session.scalar(sa.select(User).where(User.username == "eve"))
+        dans_posts = db.session.scalars(sa.select(Post).where(Post.author_id == dan.id).limit(2))
+        reported, hidden = dans_posts.all()
+        Report.file(bob, ReportReason.SPAM, "Same link again", post=reported)
+        Report.file(bob, ReportReason.ABUSE, user=dan)
+        Moderation(by=ann).hide_post(hidden, "Advertising")
+        Moderation(by=ann).suspend(eve, "Selling fakes", days=7)
         db.session.commit()
         return {
+            "hidden_post": str(hidden.id),
             "ann_post": str(db.session.scalar(first_post.where(Post.author_id == ann.id))),
             "bob_post": str(bobs_post.id),
             "thread_post": str(answer.id),

@@ -11,7 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from app.email import background
 from app.extensions import db, mail
-from app.models import User
+from app.models import Role, User
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import new_context
 
@@ -780,3 +780,73 @@ def test_23_search_from_the_navbar_open_a_tag_and_follow_a_suggestion(
     expect(page.get_by_text("You are following carol.")).to_be_visible()
     expect(page.get_by_role("region", name="Who to follow")).to_have_count(0)
     expect(page.locator("article", has_text="Summer tomatoes")).to_be_visible()  # on the timeline
+
+
+def test_24_report_a_post_hide_it_as_a_moderator_and_suspend_its_author_as_an_admin(
+    app, page, make_user, screenshot
+):
+    for name in ("ann", "mod", "root", "spammer"):
+        make_user(name)
+    with app.test_request_context():
+        users = {user.username: user for user in db.session.scalars(sa.select(User))}
+        users["mod"].role, users["root"].role = Role.MODERATOR, Role.ADMIN
+        users["spammer"].publish("Cheap watches at example.com #deals")
+        users["spammer"].publish("More cheap watches")
+        db.session.commit()
+
+    # ann reports the post from explore.
+    log_in(page, "ann")
+    page.goto("/explore")
+    spam = page.locator("article", has_text="example.com")
+    spam.get_by_role("link", name="Report").click()
+    expect(page.get_by_role("heading", name="Report a post by spammer")).to_be_visible()
+    page.get_by_label("Spam").check()
+    page.get_by_label("Anything the moderators should know").fill("Third one today")
+    page.get_by_role("button", name="Send report").click()
+    expect(page.get_by_text("your report was sent to the moderators")).to_be_visible()
+    expect(page.get_by_role("link", name="Admin")).to_have_count(0)
+    log_out(page)
+
+    # A moderator finds it in the queue and hides the post.
+    log_in(page, "mod")
+    page.get_by_role("link", name="Admin").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Reports").click()
+    entry = page.locator("article.report-item")
+    expect(entry).to_contain_text("Cheap watches")
+    expect(entry).to_contain_text("ann: spam — “Third one today”")
+    expect(entry.locator(".suspend-form")).to_have_count(0)  # an admin's action
+    entry.get_by_label("Reason for hiding").fill("Advertising")
+    entry.get_by_role("button", name="Hide post").click()
+    expect(page.get_by_text("The post by spammer is hidden.")).to_be_visible()
+    expect(page.get_by_text("No open reports.")).to_be_visible()
+    page.goto("/explore")
+    expect(page.locator("article", has_text="example.com")).to_have_count(0)
+    log_out(page)
+
+    # An admin suspends the author for a week.
+    log_in(page, "root")
+    page.goto("/admin/users")
+    page.get_by_label("Username or email begins with").fill("spam")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="spammer").click()
+    page.get_by_label("Reason for suspending").fill("Spam, again")
+    page.get_by_label("Days").fill("7")
+    page.get_by_role("button", name="Suspend spammer").click()
+    expect(page.get_by_text("spammer is suspended.")).to_be_visible()
+    expect(page.locator(".account-status")).to_contain_text("Spam, again")
+    screenshot(page, "24-moderation")
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Audit log").click()
+    entries = page.locator(".audit-entries li")
+    expect(entries).to_have_count(2)
+    expect(entries.first).to_contain_text("root suspended spammer")
+    expect(entries.last).to_contain_text("mod hid a post")
+    page.goto("/user/spammer")
+    expect(page.locator(".suspended-badge")).to_be_visible()
+    expect(page.locator("article")).to_have_count(0)
+    log_out(page)
+
+    # The suspended author cannot sign in, and is told why and until when.
+    log_in(page, "spammer")
+    expect(page.get_by_text("Your account is suspended until")).to_be_visible()
+    expect(page.get_by_text("Reason: Spam, again")).to_be_visible()
