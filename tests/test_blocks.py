@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Block, Mute, Notification, Post, User, delete_account
+from app.models import Block, Moderation, Mute, Notification, Post, User, delete_account
 from tests.helpers import post_form, publish, signed_in_client, text_of
 
 
@@ -224,3 +224,27 @@ def test_the_export_lists_blocks_mutes_and_reports(app, make_user):
         ("cyd", None, "abuse", "rude")
     ]
     assert post_id
+
+
+def test_who_to_follow_leaves_out_the_screened_and_the_suspended(app, make_user):
+    ann_id, bob_id = make_user("ann"), make_user("bob")
+    for name in ("cyd", "dee", "eve"):
+        follow(app, bob_id, make_user(name))
+    follow(app, ann_id, bob_id)
+    with app.app_context():
+        ann = db.session.get(User, ann_id)
+        assert {s.user.username for s in ann.suggested_for(limit=5)} == {"cyd", "dee", "eve"}
+    ann = signed_in_client(app, ann_id)
+    ann.post("/user/cyd/mute")
+    signed_in_client(app, user_id_of(app, "dee")).post("/user/ann/block")
+    with app.app_context():
+        Moderation(by=None).suspend(
+            db.session.scalar(sa.select(User).filter_by(username="eve")), "x"
+        )
+        db.session.commit()
+        assert db.session.get(User, ann_id).suggested_for(limit=5) == []
+
+
+def user_id_of(app, username: str) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(User.id).where(User.username == username))

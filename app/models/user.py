@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.avatars import AVATAR_KEY_LENGTH, AvatarSource, avatar_url, new_avatar_key
 from app.extensions import db
-from app.models.block import Block, Mute, blocked_either_way, is_screened
+from app.models.block import Block, Mute, blocked_either_way, is_screened, screened_authors
 from app.models.clock import utcnow
 from app.models.counters import SiteCount, add_to_count
 from app.models.follow import Follow
@@ -461,7 +461,8 @@ class User(UserMixin, db.Model):
     ) -> "list[Suggestion]":
         """Up to ``limit`` accounts this user might follow, in one statement: those followed by
         the most of this user's ``sources`` most recent follows, then the most followed; never
-        this user or anyone they follow already."""
+        this user, anyone they follow already, screen out (muted, blocked either way) or a
+        suspended account."""
         if limit < 1 or sources < 1:
             return []
         values = {"reader_id": self.id, "sources": sources, "limit": limit}
@@ -758,7 +759,8 @@ def suggestions_query() -> sa.Select[tuple[User, int]]:
 
     It reads the follows of the reader's ``sources`` most recent follows (at most ``sources``
     times what each of them follows, however many the reader follows), counts them per
-    account, leaves out the reader and whoever the reader follows, and ranks by that count,
+    account, leaves out the reader, whoever the reader follows or screens out (and, among the
+    chosen, suspended accounts), and ranks by that count,
     then followers, then id. Only the accounts that count as many as the last place or more
     are looked up for their followers: a handful, where looking up every candidate (thousands
     on a big site) took most of the time.
@@ -776,7 +778,12 @@ def suggestions_query() -> sa.Select[tuple[User, int]]:
     )
     candidates = (
         sa.select(theirs.followed_id.label("user_id"), sa.func.count().label("followed_by"))
-        .where(theirs.follower_id.in_(sources), theirs.followed_id != reader, ~followed_already)
+        .where(
+            theirs.follower_id.in_(sources),
+            theirs.followed_id != reader,
+            ~followed_already,
+            theirs.followed_id.not_in(screened_authors(reader)),
+        )
         .group_by(theirs.followed_id)
         .cte("candidates")
     )
@@ -803,5 +810,6 @@ def suggestions_query() -> sa.Select[tuple[User, int]]:
     return (
         sa.select(User, chosen.c.followed_by)
         .join(chosen, chosen.c.user_id == User.id)
+        .where(User.suspended_at.is_(None))
         .order_by(chosen.c.followed_by.desc(), User.followers_count.desc(), User.id)
     )
