@@ -57,6 +57,8 @@ class Page(Generic[Item]):
     # What the links to the neighbouring pages say: a list not in time order says "Previous".
     newer_label: str = "‹ Newer"
     older_label: str = "Older ›"
+    # How many items the list has in all, where the page was found by number from it.
+    total: int | None = None
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items)
@@ -151,7 +153,7 @@ def paginate(stmt: sa.Select, total: int) -> Page:
     number = number_or_404(total)
     items = list(db.session.scalars(stmt.limit(per_page()).offset((number - 1) * per_page())))
     pages = page_count(total)
-    return Page(items, number, pages, has_newer=number > 1, has_older=number < pages)
+    return Page(items, number, pages, has_newer=number > 1, has_older=number < pages, total=total)
 
 
 def paginate_posts(feed: ChosenFeed, total: int | None = None) -> Page[Post]:

@@ -248,3 +248,19 @@ def test_who_to_follow_leaves_out_the_screened_and_the_suspended(app, make_user)
 def user_id_of(app, username: str) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(User.id).where(User.username == username))
+
+
+def test_the_blocked_see_none_of_the_blockers_posts_in_threads_or_live_updates(app, make_user):
+    ann_id, bob_id, cyd_id = make_user("ann"), make_user("bob"), make_user("cyd")
+    question = publish(app, cyd_id, "A question")
+    answer = publish(app, ann_id, "Ann answers", reply_to=question)
+    follow_up = publish(app, cyd_id, "Cyd answers ann", reply_to=answer)
+    publish(app, ann_id, "Ann again", reply_to=follow_up)
+    signed_in_client(app, ann_id).post("/user/bob/block")
+    bob = signed_in_client(app, bob_id)
+    page = text_of(bob.get(f"/post/{follow_up}"))
+    assert "Cyd answers ann" in page
+    assert "Ann answers" not in page and "Ann again" not in page
+    assert "0 replies" in text_of(bob.get(f"/post/{question}"))
+    assert bob.get(f"/live/posts?feed=user:{ann_id}&after=1").status_code == 404
+    assert "Ann answers" in text_of(signed_in_client(app, cyd_id).get(f"/post/{question}"))

@@ -56,47 +56,48 @@ def random_activity(rng: random.Random, users: list[User], steps: int) -> None:
             + ["block", "unblock", "mute", "unmute"],
             weights=[8, 6, 3, 5, 2, 6, 2, 1, 1, 1, 3, 2, 1, 1, 1, 1, 1, 1, 1],
         )[0]
-        tag = f"#{rng.choice(['Flask', 'flask', 'sql', 'rust'])}"
-        actor = rng.choice(users)
-        some_post = db.session.scalar(sa.select(Post).order_by(sa.func.random()).limit(1))
-        if action == "post":
-            actor.publish(f"step {step} @{rng.choice(users).username} {tag}")
-        elif action == "reply" and some_post is not None:
-            actor.publish(f"reply {step} @{rng.choice(users).username}", reply_to=some_post)
-        elif action == "edit":
-            post = db.session.scalar(actor.posts_newest_first().limit(1))
-            if post is not None:
-                actor.edit_post(post, f"edited {step} {tag} {rng.choice(['', '#sql'])}")
-        elif action == "like" and some_post is not None:
-            actor.like(some_post)
-        elif action == "unlike" and some_post is not None:
-            actor.unlike(some_post)
-        elif action == "read":
-            Notification.mark_all_read(actor.id)
-        elif action == "delete post":
-            post = db.session.scalar(actor.posts_newest_first().limit(1))
-            if post is not None:
-                actor.delete_post(post)
-        elif action in ("follow", "unfollow", "block", "unblock", "mute", "unmute"):
-            other = rng.choice(users)
-            if other.id != actor.id:
-                try:
+        try:
+            tag = f"#{rng.choice(['Flask', 'flask', 'sql', 'rust'])}"
+            actor = rng.choice(users)
+            some_post = db.session.scalar(sa.select(Post).order_by(sa.func.random()).limit(1))
+            if action == "post":
+                actor.publish(f"step {step} @{rng.choice(users).username} {tag}")
+            elif action == "reply" and some_post is not None:
+                actor.publish(f"reply {step} @{rng.choice(users).username}", reply_to=some_post)
+            elif action == "edit":
+                post = db.session.scalar(actor.posts_newest_first().limit(1))
+                if post is not None:
+                    actor.edit_post(post, f"edited {step} {tag} {rng.choice(['', '#sql'])}")
+            elif action == "like" and some_post is not None:
+                actor.like(some_post)
+            elif action == "unlike" and some_post is not None:
+                actor.unlike(some_post)
+            elif action == "read":
+                Notification.mark_all_read(actor.id)
+            elif action == "delete post":
+                post = db.session.scalar(actor.posts_newest_first().limit(1))
+                if post is not None:
+                    actor.delete_post(post)
+            elif action in ("follow", "unfollow", "block", "unblock", "mute", "unmute"):
+                other = rng.choice(users)
+                if other.id != actor.id:
                     getattr(actor, action)(other)
-                except NotAllowed:  # following across a block
-                    db.session.rollback()
-        elif action == "hide" and some_post is not None:
-            moderation.hide_post(some_post, "spam")
-        elif action == "restore" and some_post is not None:
-            moderation.restore_post(some_post)
-        elif action == "suspend":
-            moderation.suspend(actor, "spam", days=rng.choice([None, 1]))
-        elif action == "unsuspend":
-            moderation.unsuspend(actor)
-        elif action == "delete account" and len(users) > 2:
-            delete_account(actor)
-            users.remove(actor)
-        elif action == "join":
-            users.append(add_user(f"joiner{step}"))
+            elif action == "hide" and some_post is not None:
+                moderation.hide_post(some_post, "spam")
+            elif action == "restore" and some_post is not None:
+                moderation.restore_post(some_post)
+            elif action == "suspend":
+                moderation.suspend(actor, "spam", days=rng.choice([None, 1]))
+            elif action == "unsuspend":
+                moderation.unsuspend(actor)
+            elif action == "delete account" and len(users) > 2:
+                delete_account(actor)
+                users.remove(actor)
+            elif action == "join":
+                users.append(add_user(f"joiner{step}"))
+        except NotAllowed:  # a suspended author posting or editing, a follow across a block
+            db.session.rollback()
+            continue
         db.session.commit()
 
 

@@ -265,12 +265,7 @@ def suspension_refusal(account: User) -> str | None:
     if account.suspension_is_over():
         lift_ended_suspensions(user_id=account.id)
         return None
-    until = (
-        f"until {account.suspended_until:%-d %B %Y, %H:%M} UTC"
-        if account.suspended_until
-        else "until a moderator lifts it"
-    )
-    return f"Your account is suspended {until}. Reason: {account.suspension_reason}"
+    return account.suspension_notice()
 
 
 @bp.post("/logout")

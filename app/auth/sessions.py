@@ -7,11 +7,14 @@ from flask_login import current_user, login_user, logout_user
 from app import transactions
 from app.clients import client_address, client_device, record_security_event
 from app.extensions import login
-from app.models import SecurityEventKind, User, UserSession
+from app.models import NotAllowed, SecurityEventKind, User, UserSession
 
 
 def sign_in(user: User, *, remember: bool = False) -> None:
-    """Start a session for ``user`` in this browser (the caller commits)."""
+    """Start a session for ``user`` in this browser (the caller commits). A suspended account
+    gets none, whichever way it came (the login form, a confirmation link, a reset)."""
+    if user.is_suspended:
+        raise NotAllowed(user.suspension_notice())
     start_session(user, remember=remember)
     record_security_event(user.id, SecurityEventKind.SIGNED_IN)
 

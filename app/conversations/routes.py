@@ -26,6 +26,8 @@ bp = Blueprint("conversations", __name__)
 @confirmed_required
 def reply(post_id: int):
     answered = post_or_404(post_id)
+    if answered.hidden:
+        abort(403, "A hidden post takes no replies.")
     form = reply_form()
     if not form.validate_on_submit():
         return render_thread(answered, form), 422

@@ -10,6 +10,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.forms import NewPostForm
 from app.models import Post
+from app.models.block import screened_authors
 from app.models.feed import card_options
 from app.pagination import Page, paginate
 
@@ -19,6 +20,14 @@ CHAIN_LENGTH = 5
 
 def viewer_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
+
+
+def screened(stmt: sa.Select) -> sa.Select:
+    """``stmt``'s posts without those of the accounts the reader screens out (muted, blocked
+    either way), as in their feeds; unchanged for readers who screen out nobody."""
+    if not current_user.is_authenticated or not current_user.screened_count:
+        return stmt
+    return stmt.where(Post.author_id.not_in(screened_authors(sa.literal(current_user.id))))
 
 
 def post_or_404(post_id: int) -> Post:
@@ -57,7 +66,7 @@ def chain_above(post: Post) -> Chain:
             answered.id == chain.c.reply_to_id, chain.c.depth <= CHAIN_LENGTH
         )
     )
-    stmt = (
+    stmt = screened(
         sa.select(Post)
         .where(Post.id.in_(sa.select(chain.c.id)), Post.shown())
         .order_by(Post.id)
@@ -72,14 +81,20 @@ def chain_above(post: Post) -> Chain:
 
 def replies_to(post: Post) -> Page[Post]:
     """The post's replies, oldest first, a page at a time (``?page=``)."""
-    stmt = (
+    stmt = screened(
         sa.select(Post)
         .where(Post.reply_to_id == post.id, Post.shown())
         .order_by(Post.id)
         .options(*card_options())
         .params(viewer_id=viewer_id())
     )
-    return paginate(stmt, post.replies_count)
+    if current_user.is_authenticated and current_user.screened_count:
+        # Fewer than the stored count: the replies the reader sees, counted (few, and read
+        # only by readers who screen someone out).
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    else:
+        total = post.replies_count
+    return paginate(stmt, total)
 
 
 def reply_form() -> NewPostForm:

@@ -16,10 +16,12 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import abort
 from flask_login import current_user
 
 from app.extensions import ROW_ID_MAX
 from app.models import User, UserSession, every_post, timeline_of
+from app.models.block import blocked_either_way
 from app.models.feed import (
     ChosenFeed,
     Feed,
@@ -88,12 +90,22 @@ class LiveFeed:
         """How many posts are new, on its own (a timeline's reader bound as ``reader_id``)."""
         return counted_alone(timeline_feed() if self.is_timeline else feed_of_kind(self.kind))
 
+    def blocks_the_reader(self) -> bool:
+        """Whether a block stands between the signed-in reader and this feed's author."""
+        return (
+            current_user.is_authenticated
+            and bool(current_user.screened_count)
+            and blocked_either_way(current_user.id, self.of)
+        )
+
     def chosen(self) -> ChosenFeed:
         """Its posts as the signed-in reader (or the visitor) sees them; a timeline is the
         signed-in reader's."""
         if self.is_timeline:
             chosen = timeline_of(current_user)
         elif self.kind in ("user", "replies"):
+            if self.kind == "user" and self.blocks_the_reader():
+                abort(404)  # as the profile shows none of their posts
             chosen = feed_of_kind(self.kind).of(**self.values())
         else:
             chosen = every_post()

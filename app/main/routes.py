@@ -116,8 +116,8 @@ def post(post_id: int):
 @confirmed_required
 def edit_post(post_id: int):
     post = own_post_or_403(post_id)
-    if post.hidden_by_moderator:
-        abort(403, "A moderator hid this post: it cannot be edited. You can still delete it.")
+    if post.hidden:
+        abort(403, "A hidden post cannot be edited. You can still delete it.")
     form = PostForm()
     if form.validate_on_submit():
         current_user.edit_post(post, form.body.data)

@@ -105,7 +105,9 @@ class Post(db.Model):
             return not self.hidden
         if viewer.id == self.author_id:
             return True
-        if self.hidden and not viewer.can(Permission.MODERATE):
+        if viewer.can(Permission.MODERATE):  # a block keeps no post from moderators
+            return True
+        if self.hidden:
             return False
         return not viewer.screened_count or not is_blocked_by(viewer.id, self.author_id)
 

@@ -272,6 +272,15 @@ class User(UserMixin, db.Model):
     def suspension_is_over(self, now: datetime | None = None) -> bool:
         return self.suspended_until is not None and (now or utcnow()) >= self.suspended_until
 
+    def suspension_notice(self) -> str:
+        """What the suspended owner is told: until when, and why."""
+        until = (
+            f"until {self.suspended_until:%-d %B %Y, %H:%M} UTC"
+            if self.suspended_until
+            else "until a moderator lifts it"
+        )
+        return f"Your account is suspended {until}. Reason: {self.suspension_reason}"
+
     # Data rules --------------------------------------------------------------------------
 
     def set_email(self, address: str) -> None:
@@ -422,6 +431,7 @@ class User(UserMixin, db.Model):
         """Follow ``user``; False if already following. Nobody can follow themself."""
         if user.id == self.id:
             raise ValueError("Users cannot follow themselves.")
+        lock_users([self.id, user.id])  # a block in parallel either ends this follow or waits
         if self.is_following(user):
             return False
         if blocked_either_way(self.id, user.id):
@@ -575,6 +585,8 @@ class User(UserMixin, db.Model):
         locks rows in one order for every writer (users by id, then posts by id), so writers
         never wait for each other in a circle.
         """
+        if self.is_suspended:  # (a request that was under way when the suspension came)
+            raise NotAllowed(self.suspension_notice())
         with db.session.no_autoflush:
             SiteCount.add(SiteCount.POSTS, 1)  # first, as every writer does (see SiteCount)
             post = Post(body=body, author=self, submission_key=submission_key)
@@ -600,6 +612,8 @@ class User(UserMixin, db.Model):
 
         if post.author_id != self.id:
             raise ValueError("Only the author can edit a post.")
+        if post.hidden:  # its tags were taken off with it, and come back only with it
+            raise NotAllowed("A hidden post cannot be edited. You can still delete it.")
         with db.session.no_autoflush:
             if hashtags(body).keys() != tags_of(post).keys():
                 # Tags are written by one writer of posts at a time (see retag), and the site
