@@ -193,7 +193,7 @@ def check_hover_card(page: Page, screenshot, journey: str) -> None:
     tab_to(page, link)
     expect(card).to_be_visible()
     page.keyboard.press("Tab")  # on into the card, which stays open
-    expect(card.get_by_role("link", name="bob")).to_be_focused()
+    expect(card.get_by_role("link", name="bob", exact=True)).to_be_focused()
     expect(card).to_be_visible()
     page.keyboard.press("Escape")
     expect(card).to_be_hidden()
