@@ -7,7 +7,7 @@ moderator asking for an admin's action gets a 403 saying why.
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin.forms import HidePostForm, RoleForm, SuspendForm
@@ -137,6 +137,16 @@ def post_or_404(post_id: int) -> Post:
     )
 
 
+def outcome(changed: bool, done: str, unchanged: str, back: str):
+    """Commit and say what was done; or say why nothing was (there is nothing to commit)."""
+    if changed:
+        db.session.commit()
+        flash(done, "success")
+    else:
+        flash(unchanged, "info")
+    return back_to_next_or(back)
+
+
 def refused(form, back: str):
     """A form with errors: each said in a flash, back where it was sent from."""
     for field in form:
@@ -152,35 +162,35 @@ def hide_post(post_id: int):
     back = url_for("main.post", post_id=post.id)
     if not form.validate_on_submit():
         return refused(form, back)
-    if moderation().hide_post(post, form.reason.data):
-        db.session.commit()
-        flash(f"The post by {post.author.username} is hidden.", "success")
-    else:
-        flash("That post was hidden already.", "info")
-    return back_to_next_or(back)
+    return outcome(
+        moderation().hide_post(post, form.reason.data),
+        f"The post by {post.author.username} is hidden.",
+        "That post was hidden already.",
+        back,
+    )
 
 
 @bp.post("/posts/<id:post_id>/restore")
 def restore_post(post_id: int):
     post = post_or_404(post_id)
-    if moderation().restore_post(post):
-        db.session.commit()
-        flash(f"The post by {post.author.username} is restored.", "success")
-    else:
-        flash("That post was not hidden by a moderator.", "info")
-    return back_to_next_or(url_for("main.post", post_id=post.id))
+    return outcome(
+        moderation().restore_post(post),
+        f"The post by {post.author.username} is restored.",
+        "That post was not hidden by a moderator.",
+        url_for("main.post", post_id=post.id),
+    )
 
 
 @bp.post("/reports/<id:report_id>/dismiss")
 def dismiss_report(report_id: int):
     report = db.get_or_404(Report, report_id)
     dismissed = moderation().dismiss_reports(report)
-    db.session.commit()
-    if dismissed:
-        flash(f"Dismissed {dismissed} report{'s' if dismissed != 1 else ''}.", "success")
-    else:
-        flash("Those reports were handled already.", "info")
-    return back_to_next_or(url_for("admin.reports"))
+    return outcome(
+        dismissed > 0,
+        f"Dismissed {dismissed} report{'s' if dismissed != 1 else ''}.",
+        "Those reports were handled already.",
+        url_for("admin.reports"),
+    )
 
 
 @bp.post("/users/<username>/suspend")
@@ -199,12 +209,12 @@ def suspend(username: str):
 @bp.post("/users/<username>/unsuspend")
 def unsuspend(username: str):
     account = user_or_404(username)
-    if moderation().unsuspend(account):
-        db.session.commit()
-        flash(f"{account.username}’s suspension is lifted.", "success")
-    else:
-        flash(f"{account.username} is not suspended.", "info")
-    return back_to_next_or(url_for("admin.user", username=account.username))
+    return outcome(
+        moderation().unsuspend(account),
+        f"{account.username}’s suspension is lifted.",
+        f"{account.username} is not suspended.",
+        url_for("admin.user", username=account.username),
+    )
 
 
 @bp.post("/users/<username>/role")
@@ -214,9 +224,9 @@ def set_role(username: str):
     back = url_for("admin.user", username=account.username)
     if not form.validate_on_submit():
         return refused(form, back)
-    if moderation().set_role(account, Role(form.role.data)):
-        db.session.commit()
-        flash(f"{account.username} is now {form.role.data}.", "success")
-    else:
-        flash(f"{account.username} is {form.role.data} already.", "info")
-    return redirect(back)
+    return outcome(
+        moderation().set_role(account, Role(form.role.data)),
+        f"{account.username} is now {form.role.data}.",
+        f"{account.username} is {form.role.data} already.",
+        back,
+    )
