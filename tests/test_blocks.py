@@ -214,6 +214,7 @@ def test_the_export_lists_blocks_mutes_and_reports(app, make_user):
     make_user("cyd")
     post_id = publish(app, bob_id, "Spam")
     ann = signed_in_client(app, ann_id)
+    ann.post(f"/post/{post_id}/report", data={"reason": "spam"})
     ann.post("/user/bob/block")
     ann.post("/user/cyd/mute")
     ann.post("/user/cyd/report", data={"reason": "abuse", "note": "rude"})
@@ -221,9 +222,9 @@ def test_the_export_lists_blocks_mutes_and_reports(app, make_user):
     assert [entry["username"] for entry in data["blocked"]] == ["bob"]
     assert [entry["username"] for entry in data["muted"]] == ["cyd"]
     assert [(r["account"], r["post"], r["reason"], r["note"]) for r in data["reports"]] == [
-        ("cyd", None, "abuse", "rude")
+        ("bob", post_id, "spam", None),
+        ("cyd", None, "abuse", "rude"),
     ]
-    assert post_id
 
 
 def test_who_to_follow_leaves_out_the_screened_and_the_suspended(app, make_user):

@@ -24,7 +24,7 @@ from app.forms import NewPostForm, PostForm
 from app.health.routes import PROBE_ENDPOINTS
 from app.live.routes import BACKGROUND_ENDPOINTS
 from app.main.suggestions import who_to_follow
-from app.models import Post, every_post, timeline_of
+from app.models import HIDDEN_POST_UNEDITABLE, Post, every_post, timeline_of
 from app.pagination import paginate_posts
 from app.posting import publish_once
 from app.redirects import safe_next_path
@@ -117,7 +117,7 @@ def post(post_id: int):
 def edit_post(post_id: int):
     post = own_post_or_403(post_id)
     if post.hidden:
-        abort(403, "A hidden post cannot be edited. You can still delete it.")
+        abort(403, HIDDEN_POST_UNEDITABLE)
     form = PostForm()
     if form.validate_on_submit():
         current_user.edit_post(post, form.body.data)

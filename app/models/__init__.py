@@ -44,6 +44,7 @@ from app.models.tag import TAG_MAX_LENGTH, PostTag, Tag
 from app.models.user import (
     ABOUT_ME_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
+    HIDDEN_POST_UNEDITABLE,
     PASSWORD_MIN_LENGTH,
     SUGGESTION_SOURCES,
     USERNAME_MAX_LENGTH,
@@ -92,6 +93,7 @@ __all__ = [
     "timeline_of",
     "ABOUT_ME_MAX_LENGTH",
     "EMAIL_MAX_LENGTH",
+    "HIDDEN_POST_UNEDITABLE",
     "PASSWORD_MIN_LENGTH",
     "POST_MAX_LENGTH",
     "SUBMISSION_KEY_LENGTH",

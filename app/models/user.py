@@ -36,6 +36,7 @@ EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path
 PASSWORD_MIN_LENGTH = 8
 ABOUT_ME_MAX_LENGTH = 280
 SUSPENSION_REASON_MAX = 280
+HIDDEN_POST_UNEDITABLE = "A hidden post cannot be edited. You can still delete it."
 
 # Writing last_seen on every request would turn every page view into a write.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -613,13 +614,16 @@ class User(UserMixin, db.Model):
         if post.author_id != self.id:
             raise ValueError("Only the author can edit a post.")
         if post.hidden:  # its tags were taken off with it, and come back only with it
-            raise NotAllowed("A hidden post cannot be edited. You can still delete it.")
+            raise NotAllowed(HIDDEN_POST_UNEDITABLE)
         with db.session.no_autoflush:
             if hashtags(body).keys() != tags_of(post).keys():
                 # Tags are written by one writer of posts at a time (see retag), and the site
                 # count comes before any user row (see SiteCount). What the post carries is
-                # read again once it is held: an edit sent twice may have changed it.
+                # read again once it is held: an edit sent twice may have changed it, and a
+                # moderator may have hidden it.
                 SiteCount.lock(SiteCount.POSTS)
+                if db.session.scalar(sa.select(Post.hidden).where(Post.id == post.id)):
+                    raise NotAllowed(HIDDEN_POST_UNEDITABLE)
                 retag(post, body, tags_of(post))
             before = set(db.session.scalars(sa.select(Mention.user_id).where(Mention.post == post)))
             after = {user.id: user for user in self.mentioned_in(body)}
@@ -660,12 +664,15 @@ class User(UserMixin, db.Model):
         if post.author_id != self.id:
             raise ValueError("Only the author can delete a post.")
         with db.session.no_autoflush:
-            # First, as every writer does (see SiteCount); a hidden post is off every count.
-            SiteCount.add(SiteCount.POSTS, 0 if post.hidden else -1)
-            # Every deleter of a post queues on the site count: once it is held, the post is
-            # either still there or gone for good (hidden or shown: restoring queues too).
-            if db.session.scalar(sa.select(Post.id).where(Post.id == post.id)) is None:
+            # First, as every writer does (see SiteCount). Every deleter, hider and restorer
+            # of a post queues on it: once it is held, the post is there or gone for good,
+            # and shown or hidden (a hidden post is off every count already) for good too.
+            SiteCount.lock(SiteCount.POSTS)
+            hidden = db.session.scalar(sa.select(Post.hidden).where(Post.id == post.id))
+            if hidden is None:
                 return False
+            if not hidden:
+                SiteCount.add(SiteCount.POSTS, -1)
             unread = sa.and_(Notification.post_id == post.id, sa.not_(Notification.read))
             lock_users(
                 [self.id, *db.session.scalars(sa.select(Notification.user_id).where(unread))]
@@ -679,7 +686,7 @@ class User(UserMixin, db.Model):
             )
             for recipient in db.session.scalars(sa.select(User).where(User.id.in_(counts))):
                 add_to_count(recipient, "unread_notifications", -counts[recipient.id])
-            if not post.hidden:
+            if not hidden:
                 if post.reply_to_id is not None:
                     answered = db.session.get(Post, post.reply_to_id)
                     if answered is not None:

@@ -130,6 +130,7 @@ SCREENS = [
     Screen("block, mute or report", "/user/bob/safety", (MEMBER,)),
     Screen("blocked and muted", "/settings/blocked", (MEMBER,)),
     Screen("profile, suspended", "/user/eve"),
+    Screen("profile, blocked", "/user/finn", (MEMBER,)),
     Screen("hidden post, as a moderator", "/post/{hidden_post}", (MEMBER,)),
     Screen("admin dashboard", "/admin/", (MEMBER,)),
     Screen("admin reports", "/admin/reports", (MEMBER,)),  # a post's and an account's
@@ -171,12 +172,13 @@ def site(app, make_user) -> dict[str, str]:
     """ann (the member, an admin, signed in on another device too) and bob follow each other,
     have posts, a thread and likes, bob follows dan (so ann's home suggests dan), cara has not
     confirmed her address, ann asked to move to a new one; bob reported dan and a post of dan's,
-    ann hid another and suspended eve; what the paths name."""
+    ann hid another, suspended eve, blocked finn and muted cara; what the paths name."""
     ann_id = make_user("ann", about_me="Reads a lot.", posts=2)
     make_user("bob", about_me="Bob writes about birds.", posts=3)
     make_user("cara", confirmed=False)
     make_user("dan", posts=80)  # explore has nine pages
     make_user("eve", about_me="Sells watches.", posts=2)
+    make_user("finn", posts=1)
     start_session(app, ann_id)  # ann on another device too: the sessions page can end one
     with app.app_context():
         ann = db.session.scalar(sa.select(User).where(User.username == "ann"))
@@ -202,6 +204,9 @@ def site(app, make_user) -> dict[str, str]:
         Report.file(bob, ReportReason.ABUSE, user=dan)
         Moderation(by=ann).hide_post(hidden, "Advertising")
         Moderation(by=ann).suspend(eve, "Selling fakes", days=7)
+        # The settings list has one of each; ann's feeds are read as screened.
+        ann.block(db.session.scalar(sa.select(User).where(User.username == "finn")))
+        ann.mute(cara)
         db.session.commit()
         return {
             "hidden_post": str(hidden.id),
