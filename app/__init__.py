@@ -12,10 +12,12 @@ from app import (
     models,  # noqa: F401  (every table exists before first use)
     security,
     transactions,
+    uploads,
 )
 from app.admin import bp as admin_bp
 from app.admin.cli import users_cli
 from app.auth import bp as auth_bp
+from app.avatars.routes import bp as avatars_bp
 from app.cli import seed_command
 from app.conversations import bp as conversations_bp
 from app.errors import bp as errors_bp
@@ -57,6 +59,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
     # Transactions first: its hook must run before any other hook's query.
     extensions = (
         transactions,
+        uploads,
         db,
         login,
         bootstrap,
@@ -78,6 +81,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
         auth_bp,
         main_bp,
         profile_bp,
+        avatars_bp,
         feeds_bp,
         conversations_bp,
         live_bp,

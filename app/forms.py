@@ -77,7 +77,9 @@ class Form(FlaskForm):
     """
 
     def __init__(self, *args, **kwargs) -> None:
-        if has_request_context() and request.method in SUBMIT_METHODS:
+        # formdata=None: a blank form, shown while answering a request it does not read.
+        reads_request = kwargs.get("formdata", True) is not None
+        if reads_request and has_request_context() and request.method in SUBMIT_METHODS:
             self._refuse_bodies_that_are_not_this_form()
         super().__init__(*args, **kwargs)
 

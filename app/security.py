@@ -70,7 +70,8 @@ def revalidated_privately(response: Response) -> bool:
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy()
+    # A view may set a stricter policy of its own (the avatars, which allow nothing).
+    headers.setdefault("Content-Security-Policy", content_security_policy())
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"  # frame-ancestors for browsers without CSP 2
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")  # a view may tighten

@@ -1,6 +1,7 @@
 """Helpers shared by test modules."""
 
 import html
+import io
 import re
 import shutil
 import socket
@@ -13,6 +14,15 @@ import redis
 from app.email import background
 from app.extensions import db
 from app.models import Post, User, new_submission_key
+
+
+def picture_file(fmt: str = "PNG", size=(120, 80), colour=(220, 20, 20), **options) -> bytes:
+    """A picture of one colour, as a file in ``fmt`` (Pillow's name), saved with ``options``."""
+    from PIL import Image
+
+    output = io.BytesIO()
+    Image.new("RGB", size, colour).save(output, fmt, **options)
+    return output.getvalue()
 
 
 def text_of(response) -> str:

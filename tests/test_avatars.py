@@ -17,11 +17,8 @@ def avatar_key_of(app, user_id: int) -> str:
         return db.session.get(User, user_id).avatar_key
 
 
-def choose_avatar(client, source: str, username: str = "ann"):
-    return client.post(
-        "/settings/profile",
-        data={"username": username, "about_me": "", "avatar_source": source},
-    )
+def choose_avatar(client, source: str):
+    return client.post("/settings/avatar/source", data={"avatar-source": source})
 
 
 def test_each_user_gets_a_random_key_and_the_generated_avatar(app, make_user):
@@ -80,7 +77,7 @@ def test_no_page_shows_a_digest_of_anyones_email(app, client, login, make_user):
 def test_gravatar_only_for_the_user_who_chose_it(app, client, login, make_user):
     make_user("bob", posts=1)
     login("ann")
-    page = client.get("/settings/profile")
+    page = client.get("/settings/avatar")
     assert GRAVATAR_SENTENCE in text_of(page)
     assert choose_avatar(client, "gravatar").status_code == 302
     client.post("/follow/bob")
@@ -90,7 +87,7 @@ def test_gravatar_only_for_the_user_who_chose_it(app, client, login, make_user):
     bob_digest = hashlib.sha256(b"bob@example.com").hexdigest()
     assert f"https://www.gravatar.com/avatar/{ann_digest}?d=identicon&amp;s=" in html
     assert bob_digest not in html
-    settings = client.get("/settings/profile").get_data(as_text=True)
+    settings = client.get("/settings/avatar").get_data(as_text=True)
     assert re.search(r'<input checked[^>]*value="gravatar">', settings)
     choose_avatar(client, "generated")
     assert ann_digest not in client.get("/user/ann").get_data(as_text=True)
@@ -99,7 +96,7 @@ def test_gravatar_only_for_the_user_who_chose_it(app, client, login, make_user):
 def test_an_unknown_avatar_source_is_a_form_error(client, login):
     login("ann")
     response = choose_avatar(client, "robohash")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Not a valid choice" in text_of(response)
 
 
@@ -107,8 +104,8 @@ def test_a_site_without_gravatar_offers_no_choice_and_draws_every_avatar(app, cl
     login("ann")
     choose_avatar(client, "gravatar")
     app.config["GRAVATAR_ENABLED"] = False
-    page = client.get("/settings/profile")
-    assert 'name="avatar_source"' not in page.get_data(as_text=True)
+    page = client.get("/settings/avatar")
+    assert 'value="gravatar"' not in page.get_data(as_text=True)
     assert GRAVATAR_SENTENCE not in text_of(page)
     assert "gravatar" not in client.get("/user/ann").get_data(as_text=True)
     # Saving the profile keeps the user's choice for when the site offers Gravatar again.

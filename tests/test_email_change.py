@@ -52,14 +52,19 @@ def events(app, user_id: int) -> list[SecurityEventKind]:
         return [event.kind for event in SecurityEvent.recent_for(user_id)]
 
 
-def test_the_settings_navigation_lists_email_after_profile(client, login):
+def test_the_settings_navigation_lists_email_after_profile_and_avatar(client, login):
     login()
     page = client.get("/settings/email")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     navigation = html[html.index('aria-label="Settings"') :].split("</nav>")[0]
     hrefs = re.findall(r'href="(/settings/[a-z]+)"', navigation)
-    assert hrefs[:3] == ["/settings/profile", "/settings/email", "/settings/password"]
+    assert hrefs[:4] == [
+        "/settings/profile",
+        "/settings/avatar",
+        "/settings/email",
+        "/settings/password",
+    ]
     assert "Your address is ann@example.com" in text_of(page)
 
 

@@ -47,6 +47,7 @@ def test_the_download_holds_profile_posts_following_and_followers(app, client, m
     data = json.loads(response.get_data(as_text=True))
     assert list(data) == [
         "profile",
+        "avatar_picture",
         "posts",
         "following",
         "followers",

@@ -15,7 +15,8 @@ ONE_VARIABLE = [
     ("profile.user", "username"),
     ("profile.popup", "username"),
     ("profile.follow", "username"),
-    ("profile.identicon", "key"),
+    ("avatars.identicon", "key"),
+    ("avatars.picture", "name"),
 ]
 ROW_IDS = [("main.post", "post_id"), ("main.edit_post", "post_id"), ("main.delete_post", "post_id")]
 TRICKY = [

@@ -35,7 +35,13 @@ bp = Blueprint("main", __name__)
 
 # Files a page pulls in: counting them as visits would load the user from the database once
 # per stylesheet, script and avatar.
-ASSET_ENDPOINTS = {"static", "bootstrap.static", "main.moment_js", "profile.identicon"}
+ASSET_ENDPOINTS = {
+    "static",
+    "bootstrap.static",
+    "main.moment_js",
+    "avatars.identicon",
+    "avatars.picture",
+}
 NOT_VISITS = ASSET_ENDPOINTS | PROBE_ENDPOINTS | BACKGROUND_ENDPOINTS | FEED_ENDPOINTS
 
 

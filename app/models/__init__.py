@@ -1,6 +1,7 @@
 """The data and the rules about it, one module per aggregate; every name is importable from here."""
 
 from app.models.account import USERNAME_RESERVATION, ReservedUsername, delete_account
+from app.models.avatar import AvatarPicture
 from app.models.block import Block, Mute
 from app.models.clock import utcnow
 from app.models.counters import SiteCount
@@ -61,6 +62,7 @@ __all__ = [
     "REASON_MAX_LENGTH",
     "REPORT_NOTE_MAX_LENGTH",
     "ActionKind",
+    "AvatarPicture",
     "Block",
     "ModerationAction",
     "Moderation",

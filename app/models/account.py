@@ -49,8 +49,9 @@ def delete_account(user: User) -> None:
     """Delete ``user`` and everything that is theirs, in the caller's transaction.
 
     Posts, follows, likes, mentions, tags, notifications, security events, sessions, blocks,
-    mutes and reports (theirs and about them) go with the user row through their foreign keys'
-    ON DELETE CASCADE; the audit log keeps its records, which name them as they were named.
+    mutes, reports (theirs and about them) and uploaded avatar pictures go with the user row
+    through their foreign keys' ON DELETE CASCADE; the audit log keeps its records, which name
+    them as they were named.
     Replies others wrote to their posts stay, their threads showing the post was deleted. Reset
     links die because no account has the password hash they are bound to. Features that keep
     more about a user extend this function.

@@ -16,8 +16,16 @@ from flask_login import UserMixin
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.avatars import AVATAR_KEY_LENGTH, AvatarSource, avatar_url, new_avatar_key
+from app.avatars import (
+    AVATAR_KEY_LENGTH,
+    AvatarSource,
+    avatar_url,
+    new_avatar_key,
+    picture_url,
+)
+from app.avatars.pictures import DIGEST_LENGTH, Picture
 from app.extensions import db
+from app.models.avatar import AvatarPicture
 from app.models.block import Block, Mute, blocked_either_way, is_screened, screened_authors
 from app.models.clock import utcnow
 from app.models.counters import SiteCount, add_to_count
@@ -109,6 +117,9 @@ class User(UserMixin, db.Model):
         default=AvatarSource.GENERATED,
         server_default=AvatarSource.GENERATED.value,
     )
+    # The uploaded picture's digest, which its URLs carry (see AvatarPicture); None without one.
+    # Kept whichever source is chosen, until the owner removes it.
+    avatar_digest: so.Mapped[str | None] = so.mapped_column(sa.String(DIGEST_LENGTH))
     # When the owner proved the address is theirs (a link mailed to it); None until then.
     email_confirmed_at: so.Mapped[datetime | None]
     # Stored counts, changed in the same transaction as the rows they count (see follow(),
@@ -412,8 +423,46 @@ class User(UserMixin, db.Model):
     def avatar(self, size: int) -> str:
         """The URL of this user's avatar, ``size`` pixels square."""
         return avatar_url(
-            source=self.avatar_source, key=self.avatar_key, email=self.email, size=size
+            source=self.avatar_source,
+            key=self.avatar_key,
+            email=self.email,
+            digest=self.avatar_digest,
+            size=size,
         )
+
+    def uploaded_picture(self, size: int) -> str | None:
+        """The URL of this user's uploaded picture, shown or not; None without one."""
+        return None if self.avatar_digest is None else picture_url(self.avatar_digest, size)
+
+    def use_picture(self, picture: Picture) -> None:
+        """Make ``picture`` this user's avatar, in place of any picture uploaded before."""
+        lock_users([self.id])  # two uploads at once: one after the other, the last one kept
+        AvatarPicture.replace(self.id, picture)
+        self.avatar_digest = picture.digest
+        self.avatar_source = AvatarSource.UPLOADED
+
+    def remove_picture(self) -> bool:
+        """Delete the uploaded picture; False if there was none. The generated avatar takes
+        its place if it was the one shown."""
+        lock_users([self.id])
+        db.session.refresh(self, ["avatar_digest", "avatar_source"])
+        if self.avatar_digest is None:
+            return False
+        AvatarPicture.replace(self.id, None)
+        self.avatar_digest = None
+        if self.avatar_source == AvatarSource.UPLOADED:
+            self.avatar_source = AvatarSource.GENERATED
+        return True
+
+    def choose_avatar(self, source: AvatarSource) -> bool:
+        """Show ``source``'s avatar; False, and nothing changed, for an uploaded picture this
+        user no longer has (deleted in another tab)."""
+        lock_users([self.id])
+        db.session.refresh(self, ["avatar_digest"])
+        if source == AvatarSource.UPLOADED and self.avatar_digest is None:
+            return False
+        self.avatar_source = source
+        return True
 
     def record_visit(self, now: datetime | None = None) -> bool:
         """Move ``last_seen`` forward if it is over a minute old; True if it changed."""

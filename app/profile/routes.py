@@ -1,5 +1,4 @@
 import hashlib
-import re
 
 import sqlalchemy as sa
 from flask import (
@@ -15,7 +14,6 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.auth.confirmation import confirmed_required
-from app.avatars import AVATAR_KEY_LENGTH, identicon_svg
 from app.clients import wants_json
 from app.extensions import db
 from app.models import User, is_valid_username, posts_by
@@ -25,7 +23,6 @@ from app.transactions import commit_unless_done_in_parallel, without_transaction
 
 bp = Blueprint("profile", __name__)
 
-AVATAR_KEY = re.compile(rf"[0-9a-f]{{{AVATAR_KEY_LENGTH}}}")
 # What the hover card shows of its user, besides the avatar: each is part of the card's ETag
 # (a test checks the card's templates read nothing else).
 CARD_FIELDS = (
@@ -196,15 +193,3 @@ def follow(username: str):
 @confirmed_required
 def unfollow(username: str):
     return change_following(username, follow=False)
-
-
-@bp.get("/avatar/<key>.svg")
-def identicon(key: str):
-    if not AVATAR_KEY.fullmatch(key):
-        abort(404)
-    response = current_app.response_class(identicon_svg(key), mimetype="image/svg+xml")
-    # The picture is a pure function of the URL, so browsers may keep it for good.
-    response.cache_control.public = True
-    response.cache_control.max_age = 365 * 24 * 3600
-    response.cache_control.immutable = True
-    return response

@@ -5,6 +5,7 @@ streams rows in batches, so a big account costs neither many queries nor much me
 that keeps more about a user adds its part to ``ACCOUNT_DATA_PARTS``.
 """
 
+import base64
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -12,8 +13,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.avatars.pictures import PICTURE_TYPE
 from app.extensions import db
-from app.models import Block, Follow, Mute, Notification, Post, PostLike, Report, User
+from app.models import (
+    AvatarPicture,
+    Block,
+    Follow,
+    Mute,
+    Notification,
+    Post,
+    PostLike,
+    Report,
+    User,
+)
 
 BATCH_SIZE = 500
 
@@ -42,6 +54,20 @@ def profile_part(user: User) -> dict[str, Any]:
             "until": timestamp(user.suspended_until),
             "reason": user.suspension_reason,
         },
+    }
+
+
+def avatar_picture_part(user: User) -> dict[str, Any] | None:
+    """The uploaded picture at its largest, as the site keeps it (None without one)."""
+    picture = AvatarPicture.largest_of(user.id)
+    if picture is None:
+        return None
+    return {
+        "content_type": PICTURE_TYPE,
+        "width": picture.pixels,
+        "height": picture.pixels,
+        "uploaded": timestamp(picture.created_at),
+        "base64": base64.b64encode(picture.content).decode(),
     }
 
 
@@ -129,8 +155,11 @@ def reports_part(user: User) -> Iterator[dict[str, Any]]:
         }
 
 
-ACCOUNT_DATA_PARTS: dict[str, Callable[[User], dict[str, Any] | Iterable[dict[str, Any]]]] = {
+ACCOUNT_DATA_PARTS: dict[
+    str, Callable[[User], dict[str, Any] | Iterable[dict[str, Any]] | None]
+] = {
     "profile": profile_part,
+    "avatar_picture": avatar_picture_part,
     "posts": posts_part,
     "following": people_part(Follow, Follow.follower_id, Follow.followed_id),
     "followers": people_part(Follow, Follow.followed_id, Follow.follower_id),
@@ -148,7 +177,7 @@ def account_data_json(user: User) -> Iterator[str]:
     for index, (name, part) in enumerate(ACCOUNT_DATA_PARTS.items()):
         yield f"{',' if index else ''}\n  {json.dumps(name)}: "
         value = part(user)
-        if isinstance(value, dict):
+        if value is None or isinstance(value, dict):
             yield json.dumps(value, ensure_ascii=False)
             continue
         yield "["

@@ -1,8 +1,17 @@
+from flask import current_app
+from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from app.avatars import AvatarSource, gravatar_enabled
+from app.avatars.pictures import (
+    ACCEPTED_FORMATS,
+    ACCEPTED_MIME_TYPES,
+    Picture,
+    PictureRefused,
+    process_picture,
+)
 from app.forms import (
     PASSWORD_MAX_LENGTH,
     Form,
@@ -25,31 +34,78 @@ class ProfileForm(Form):
         validators=[Length(max=ABOUT_ME_MAX_LENGTH), no_control_characters],
         render_kw={"rows": 4, "maxlength": ABOUT_ME_MAX_LENGTH},
     )
-    avatar_source = RadioField(
-        "Avatar",
-        choices=[
-            SelectChoice(AvatarSource.GENERATED.value, "A pattern drawn by Microblog"),
-            SelectChoice(AvatarSource.GRAVATAR.value, "My Gravatar"),
-        ],
-        default=AvatarSource.GENERATED.value,
-        description=(
-            "Gravatar shows the picture you registered there for your email address. Its "
-            "address carries a hash of your email address, which anyone can match against "
-            "addresses they know to find out yours."
-        ),
-    )
     submit = SubmitField("Save")
 
     def __init__(self, user: User, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        if not gravatar_enabled():
-            del self.avatar_source  # the site offers no choice
 
     def validate_username(self, field: StringField) -> None:
         # A name kept as it is passes: a look-alike from before that rule keeps its name.
         if field.data != self.user.username:
             check_username_available(field.data, excluding=self.user)
+
+
+GRAVATAR_WARNING = (
+    "Gravatar shows the picture you registered there for your email address. Its address "
+    "carries a hash of your email address, which anyone can match against addresses they "
+    "know to find out yours."
+)
+
+
+class AvatarSourceForm(Form):
+    """Which avatar others see: the choices this user has (an uploaded picture once there is
+    one, Gravatar where the site allows it)."""
+
+    source = RadioField("Show as my avatar", validators=[InputRequired()])
+    submit = SubmitField("Use this avatar")
+
+    def __init__(self, user: User, *args, **kwargs) -> None:
+        # Its fields' names and ids stay apart from the upload form's, on the same page.
+        super().__init__(*args, prefix="avatar", **kwargs)
+        choices = [SelectChoice(AvatarSource.GENERATED.value, "A pattern drawn by Microblog")]
+        if user.avatar_digest is not None:
+            choices.append(SelectChoice(AvatarSource.UPLOADED.value, "My uploaded picture"))
+        if gravatar_enabled():
+            choices.append(SelectChoice(AvatarSource.GRAVATAR.value, "My Gravatar"))
+            self.source.description = GRAVATAR_WARNING
+        self.source.choices = choices
+        if self.source.data is None:
+            self.source.data = user.avatar_source.value
+
+
+def too_large(max_bytes: int) -> str:
+    return f"That file is over {max_bytes // 2**20} MB. Please upload a smaller picture."
+
+
+class AvatarUploadForm(Form):
+    avatar = FileField(
+        "Upload a picture",
+        validators=[FileRequired("Choose a picture to upload.")],
+        render_kw={"accept": ",".join(ACCEPTED_MIME_TYPES)},
+    )
+    submit = SubmitField("Upload")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_bytes = current_app.config["AVATAR_MAX_BYTES"]
+        self.max_pixels = current_app.config["AVATAR_MAX_PIXELS"]
+        self.avatar.description = (
+            f"{', '.join(ACCEPTED_FORMATS.values())} (its first frame), up to "
+            f"{self.max_bytes // 2**20} MB and {self.max_pixels // 1_000_000} megapixels. "
+            "It is cropped to a square from its centre, and nothing but its pixels is kept: "
+            "no location, camera details or other metadata."
+        )
+        self.picture: Picture | None = None
+
+    def validate_avatar(self, field: FileField) -> None:
+        data = field.data.read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:
+            raise ValidationError(too_large(self.max_bytes))
+        try:
+            self.picture = process_picture(data, max_pixels=self.max_pixels)
+        except PictureRefused as refusal:
+            raise ValidationError(str(refusal)) from None
 
 
 def current_password_field() -> PasswordField:

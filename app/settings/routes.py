@@ -10,6 +10,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.auth.email import send_email_change_link
 from app.auth.reverify import confirm_current_password
@@ -17,6 +18,7 @@ from app.auth.sessions import sign_out, signed_in_user, start_session
 from app.avatars import AvatarSource
 from app.clients import record_security_event
 from app.email import link_base, run_in_background
+from app.errors.handlers import http_error
 from app.extensions import config_limit, db, limiter
 from app.models import (
     USERNAME_RESERVATION,
@@ -27,7 +29,16 @@ from app.models import (
     normalize_email,
 )
 from app.settings.export import account_data_json
-from app.settings.forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm, ProfileForm
+from app.settings.forms import (
+    AvatarSourceForm,
+    AvatarUploadForm,
+    ChangeEmailForm,
+    ChangePasswordForm,
+    DeleteAccountForm,
+    ProfileForm,
+    too_large,
+)
+from app.uploads import accepts_upload
 
 # Paths are written out in full: the pages' addresses from before the settings area live here too.
 bp = Blueprint("settings", __name__)
@@ -45,8 +56,6 @@ def profile():
     if form.validate_on_submit():
         current_user.username = form.username.data
         current_user.about_me = form.about_me.data or None
-        if "avatar_source" in form:
-            current_user.avatar_source = AvatarSource(form.avatar_source.data)
         try:
             db.session.commit()
         except sa.exc.IntegrityError:
@@ -58,9 +67,77 @@ def profile():
     elif request.method == "GET":
         form.username.data = current_user.username
         form.about_me.data = current_user.about_me
-        if "avatar_source" in form:
-            form.avatar_source.data = current_user.avatar_source.value
     return render_template("settings/profile.html", title="Profile", form=form)
+
+
+def avatar_page(
+    source_form: AvatarSourceForm | None = None,
+    upload_form: AvatarUploadForm | None = None,
+    status: int = 200,
+):
+    user = current_user._get_current_object()
+    page = render_template(
+        "settings/avatar.html",
+        title="Avatar",
+        source_form=source_form or AvatarSourceForm(user, formdata=None),
+        upload_form=upload_form or AvatarUploadForm(formdata=None),
+    )
+    return page, status
+
+
+@bp.route("/settings/avatar", methods=["GET", "POST"])
+@accepts_upload("AVATAR_MAX_BYTES")
+@limiter.limit(config_limit("AVATAR_UPLOAD_RATE_LIMIT"), methods=["POST"], key_func=signed_in_user)
+def avatar():
+    form = AvatarUploadForm()
+    if form.validate_on_submit():
+        current_user.use_picture(form.picture)
+        db.session.commit()
+        flash("Your new picture is your avatar now.", "success")
+        return redirect(url_for("settings.avatar"))
+    return avatar_page(upload_form=form, status=400 if form.errors else 200)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def request_too_large(error: RequestEntityTooLarge):
+    """Only the avatar page takes a file: its form says what went wrong, not a bare 413."""
+    if request.endpoint not in {"settings.avatar", "settings.avatar_too_large"}:
+        return http_error(error)
+    if not current_user.is_authenticated:  # raised before the login check could run
+        return current_app.login_manager.unauthorized()
+    form = AvatarUploadForm(formdata=None)
+    form.avatar.errors = [too_large(form.max_bytes)]
+    return avatar_page(upload_form=form, status=413)
+
+
+@bp.get("/settings/avatar/too-large")
+def avatar_too_large():
+    """Where nginx sends an upload over its own limit (deploy/nginx-microblog.conf.template)."""
+    raise RequestEntityTooLarge()
+
+
+@bp.post("/settings/avatar/source")
+def avatar_source():
+    user = current_user._get_current_object()
+    form = AvatarSourceForm(user)
+    if not form.validate_on_submit():
+        return avatar_page(source_form=form, status=400)
+    if user.choose_avatar(AvatarSource(form.source.data)):
+        db.session.commit()
+        flash("Your avatar has been changed.", "success")
+    else:
+        flash("Your picture was deleted meanwhile: there is no picture to show.", "warning")
+    return redirect(url_for("settings.avatar"))
+
+
+@bp.post("/settings/avatar/remove")
+def remove_avatar_picture():
+    if current_user.remove_picture():
+        db.session.commit()
+        flash("Your picture has been deleted.", "success")
+    else:
+        flash("You have no uploaded picture.", "info")
+    return redirect(url_for("settings.avatar"))
 
 
 @bp.route("/settings/password", methods=["GET", "POST"])

@@ -1,7 +1,8 @@
-"""Avatars: an identicon drawn here from a random per-user key, or Gravatar's if the user chose it.
+"""Avatars: an identicon drawn here from a random per-user key, a picture the user uploaded
+(see app.avatars.pictures), or Gravatar's if the user chose it.
 
-The app's own avatars reveal nothing about anyone: their URL carries a random key, never
-something derived from the email address.
+The app's own avatars reveal nothing about anyone: their URL carries a random key or the
+digest of the picture itself, never something derived from the email address.
 """
 
 import enum
@@ -11,6 +12,7 @@ import secrets
 
 from flask import current_app
 
+from app.avatars.pictures import PICTURE_SIZES
 from app.links import fast_url_for
 
 GRID = 5  # cells per side; the left half is mirrored, as faces and logos are
@@ -23,6 +25,7 @@ GRAVATAR_ORIGIN = "https://www.gravatar.com"
 class AvatarSource(enum.StrEnum):
     GENERATED = "generated"
     GRAVATAR = "gravatar"
+    UPLOADED = "uploaded"
 
 
 def new_avatar_key() -> str:
@@ -33,13 +36,25 @@ def gravatar_enabled() -> bool:
     return current_app.config["GRAVATAR_ENABLED"]
 
 
-def avatar_url(*, source: str, key: str, email: str, size: int) -> str:
+def avatar_url(*, source: str, key: str, email: str, digest: str | None, size: int) -> str:
     """The avatar's URL, from the user row's own columns (no query per avatar)."""
+    if source == AvatarSource.UPLOADED and digest is not None:
+        return picture_url(digest, size)
     if source == AvatarSource.GRAVATAR and gravatar_enabled():
         # Only for users who chose Gravatar, knowing that its URL carries a hash of their
         # address that anyone can match against addresses they know.
         return f"{gravatar_base(email)}?d=identicon&s={int(size)}"
-    return fast_url_for("profile.identicon", key=key)
+    return fast_url_for("avatars.identicon", key=key)
+
+
+def picture_url(digest: str, size: int) -> str:
+    """An uploaded picture's URL, at the stored size that covers ``size`` pixels."""
+    return fast_url_for("avatars.picture", name=f"{digest}-{picture_size(size)}")
+
+
+def picture_size(size: int) -> int:
+    """The smallest stored size of an uploaded picture that covers ``size`` pixels."""
+    return next((pixels for pixels in PICTURE_SIZES if pixels >= size), PICTURE_SIZES[-1])
 
 
 @functools.lru_cache(maxsize=1024)
