@@ -1,12 +1,14 @@
 """Moderation: roles and their permissions, reports, the admin area, hidden posts,
 suspensions and the audit log."""
 
+import io
 import re
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app.avatars.pictures import process_picture
 from app.extensions import db
 from app.models import (
     ActionKind,
@@ -24,7 +26,7 @@ from app.models import (
     recount,
 )
 from tests.conftest import PASSWORD
-from tests.helpers import post_form, publish, signed_in_client, text_of
+from tests.helpers import picture_file, post_form, publish, signed_in_client, text_of
 
 ROLES = (Role.USER, Role.MODERATOR, Role.ADMIN)
 
@@ -69,10 +71,10 @@ def counts_are_exact(app) -> None:
 
 # What each role may do to an account of each role (and to itself): the issue's rule that
 # nobody acts on a higher role or on themself, and what each role's permissions allow.
-ACTIONS = ("hide", "restore", "dismiss", "suspend", "unsuspend", "role")
+ACTIONS = ("hide", "restore", "dismiss", "picture", "suspend", "unsuspend", "role")
 ALLOWED = {
     Role.USER: set(),
-    Role.MODERATOR: {"hide", "restore", "dismiss"},
+    Role.MODERATOR: {"hide", "restore", "dismiss", "picture"},
     Role.ADMIN: set(ACTIONS),
 }
 TARGETS = ("user", "moderator", "admin", "self")
@@ -119,6 +121,8 @@ def test_permission_matrix(app, make_user, actor, action, target):
             Moderation(by=None).hide_post(db.session.get(Post, post_id), "spam")
         if action == "unsuspend":
             Moderation(by=None).suspend(target_user, "spam")
+        if action == "picture":
+            target_user.use_picture(process_picture(picture_file(), max_pixels=10**6))
         Report.file(db.session.get(User, reporter_id), "spam", post=db.session.get(Post, post_id))
         db.session.commit()
         report_id = db.session.scalar(sa.select(Report.id))
@@ -130,6 +134,7 @@ def test_permission_matrix(app, make_user, actor, action, target):
         "dismiss": (f"/admin/reports/{report_id}/dismiss", {}),
         "suspend": (f"/admin/users/{username}/suspend", {"reason": "spam", "days": "3"}),
         "unsuspend": (f"/admin/users/{username}/unsuspend", {}),
+        "picture": (f"/admin/users/{username}/remove-picture", {}),
         "role": (
             f"/admin/users/{username}/role",
             {"role": "user" if target == "moderator" else "moderator"},
@@ -726,3 +731,24 @@ def test_the_queue_shows_the_oldest_reports_of_an_entry_and_how_many_more(
     page = text_of(signed_in_client(app, mod_id).get("/admin/reports"))
     assert "5 reports" in page and "and 3 more" in page
     assert "note 0" in page and "note 1" in page and "note 2" not in page
+
+
+def test_a_moderator_removes_an_offensive_picture_from_the_account_page(app, make_user):
+    mod_id, bob_id = make_user("mod"), make_user("bob")
+    give_role(app, mod_id, Role.MODERATOR)
+    bob = signed_in_client(app, bob_id)
+    upload = {"avatar": (io.BytesIO(picture_file()), "me.png", "image/png")}
+    bob.post("/settings/avatar", data=upload, content_type="multipart/form-data")
+    with app.app_context():
+        digest = db.session.get(User, bob_id).avatar_digest
+    moderator = signed_in_client(app, mod_id)
+    page = moderator.get("/admin/users/bob").get_data(as_text=True)
+    assert f"/avatar/{digest}-128.webp" in page and "Remove picture" in page
+    response = moderator.post("/admin/users/bob/remove-picture", follow_redirects=True)
+    assert "bob’s picture is deleted." in text_of(response)
+    assert "Remove picture" not in response.get_data(as_text=True)
+    assert moderator.get(f"/avatar/{digest}-64.webp").status_code == 404
+    assert audit(app) == [("mod", "removed the picture of", "bob")]
+    again = moderator.post("/admin/users/bob/remove-picture", follow_redirects=True)
+    assert "bob has no uploaded picture." in text_of(again)
+    assert len(audit(app)) == 1

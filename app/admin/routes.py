@@ -217,6 +217,17 @@ def unsuspend(username: str):
     )
 
 
+@bp.post("/users/<username>/remove-picture")
+def remove_picture(username: str):
+    account = user_or_404(username)
+    return outcome(
+        moderation().remove_picture(account),
+        f"{account.username}’s picture is deleted.",
+        f"{account.username} has no uploaded picture.",
+        url_for("admin.user", username=account.username),
+    )
+
+
 @bp.post("/users/<username>/role")
 def set_role(username: str):
     account = user_or_404(username)

@@ -147,6 +147,7 @@ class ActionKind(enum.StrEnum):
     SUSPEND = "suspended"
     UNSUSPEND = "lifted the suspension of"
     SET_ROLE = "changed the role of"
+    REMOVE_PICTURE = "removed the picture of"
 
 
 class ModerationAction(db.Model):
@@ -310,6 +311,15 @@ class Moderation:
         db.session.flush()
         reinstate_posts(Post.author_id == user.id)
         self._record(ActionKind.UNSUSPEND, user)
+        return True
+
+    def remove_picture(self, user: User) -> bool:
+        """Delete the picture ``user`` uploaded (the drawn avatar shows instead); False if
+        they have none. They may upload another."""
+        self._require(Permission.MODERATE, user)
+        if not user.remove_picture():
+            return False
+        self._record(ActionKind.REMOVE_PICTURE, user)
         return True
 
     def set_role(self, user: User, role: Role) -> bool:
