@@ -17,11 +17,12 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 
+from app.avatars.pictures import process_picture
 from app.extensions import db
 from app.models import Moderation, Post, Report, ReportReason, Role, User
 from tests.e2e.conftest import new_context, npm_file
 from tests.e2e.test_journeys import HIDDEN_FORM_FIELD, log_in, register, tab_to
-from tests.helpers import start_session
+from tests.helpers import picture_file, start_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.a11y]
 
@@ -92,6 +93,16 @@ def send_empty_form(page: Page) -> None:
     expect(page.locator(".invalid-feedback").first).to_be_visible()
 
 
+def send_a_script_as_a_picture(page: Page) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    page.get_by_label("Upload a picture").set_input_files(
+        {"name": "me.png", "mimeType": "image/png", "buffer": svg}
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+
+
 @dataclass(frozen=True)
 class Screen:
     name: str
@@ -143,6 +154,8 @@ SCREENS = [
     Screen("edit post, sent empty", "/post/{ann_post}/edit", (MEMBER,), send_empty_form),
     Screen("edit profile", "/settings/profile", (MEMBER,)),
     Screen("edit profile, sent empty", "/settings/profile", (MEMBER,), send_empty_form),
+    Screen("avatar", "/settings/avatar", (MEMBER,)),  # an uploaded picture, Gravatar offered
+    Screen("avatar, a file refused", "/settings/avatar", (MEMBER,), send_a_script_as_a_picture),
     Screen("change email", "/settings/email", (MEMBER,)),
     Screen("change email, sent empty", "/settings/email", (MEMBER,), send_empty_form),
     Screen("change password", "/settings/password", (MEMBER,)),
@@ -207,6 +220,9 @@ def site(app, make_user) -> dict[str, str]:
         # The settings list has one of each; ann's feeds are read as screened.
         ann.block(db.session.scalar(sa.select(User).where(User.username == "finn")))
         ann.mute(cara)
+        # Uploaded pictures: ann's on her settings page, bob's beside his posts.
+        for user, colour in ((ann, (240, 140, 20)), (bob, (30, 120, 200))):
+            user.use_picture(process_picture(picture_file(colour=colour), max_pixels=10**6))
         db.session.commit()
         return {
             "hidden_post": str(hidden.id),

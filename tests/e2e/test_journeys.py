@@ -14,11 +14,13 @@ from app.extensions import db, mail
 from app.models import Role, User
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import new_context
+from tests.helpers import picture_file
 
 pytestmark = pytest.mark.e2e
 
 RELATIVE_TIME = re.compile(r"^(a few seconds ago|\d+ seconds ago|a minute ago)$")
 LONG_DATE_TIME = re.compile(r"^[A-Z][a-z]+ \d{1,2}, \d{4} \d{1,2}:\d\d [AP]M$")  # moment's LLL
+ORANGE = (240, 140, 20)
 XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 HIDDEN_FORM_FIELD = re.compile(r'name="(csrf_token|submission_key)" type="hidden" value="([^"]+)"')
 
@@ -850,3 +852,56 @@ def test_24_report_a_post_hide_it_as_a_moderator_and_suspend_its_author_as_an_ad
     log_in(page, "spammer")
     expect(page.get_by_text("Your account is suspended until")).to_be_visible()
     expect(page.get_by_text("Reason: Spam, again")).to_be_visible()
+
+
+def shown_picture(image: Locator) -> str:
+    """The uploaded picture an avatar shows (its digest), once the browser has drawn it."""
+    expect(image).to_have_attribute("src", re.compile(r"^/avatar/[0-9a-f]{32}-\d+\.webp$"))
+    assert image.evaluate("img => img.complete && img.naturalWidth") > 0
+    return image.get_attribute("src").split("/")[-1].split("-")[0]
+
+
+def test_25_upload_an_avatar_and_see_it_in_the_navbar_a_post_and_the_hover_card(page, screenshot):
+    register(page, "ann")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name="Avatar").click()
+
+    # A script dressed as a picture is refused, and the page says why.
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    picker = page.get_by_label("Upload a picture")
+    picker.set_input_files({"name": "me.png", "mimeType": "image/png", "buffer": svg})
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_text("That file is not a PNG, JPEG, WebP or GIF picture.")).to_be_visible()
+    expect(page.get_by_label("Upload a picture")).to_have_attribute("aria-invalid", "true")
+
+    picker = page.get_by_label("Upload a picture")
+    picker.set_input_files(
+        {"name": "me.png", "mimeType": "image/png", "buffer": picture_file(colour=ORANGE)}
+    )
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_text("Your new picture is your avatar now.")).to_be_visible()
+    expect(page.get_by_label("My uploaded picture")).to_be_checked()
+    digest = shown_picture(page.get_by_role("img", name="Your uploaded picture"))
+    screenshot(page, "25-avatar-settings")
+
+    assert shown_picture(page.locator("nav img.navbar-avatar")) == digest
+    page.goto("/")
+    page.get_by_label("Say something").fill("My new face")
+    page.get_by_role("button", name="Post", exact=True).click()
+    expect(page.get_by_text("Your post is live.")).to_be_visible()
+    page.goto("/explore")
+    post = page.locator("article", has_text="My new face")
+    assert shown_picture(post.locator("img.avatar")) == digest
+    post.locator("a.user_popup").hover()
+    card = page.locator(".popover")
+    expect(card).to_be_visible()
+    assert shown_picture(card.locator("img.avatar")) == digest
+    screenshot(page, "25-avatar-hover-card")
+
+    # Deleted, the picture gives way to the drawn avatar everywhere.
+    page.goto("/settings/avatar")
+    page.get_by_role("button", name="Delete my picture").click()
+    expect(page.get_by_text("Your picture has been deleted.")).to_be_visible()
+    expect(page.locator("nav img.navbar-avatar")).to_have_attribute(
+        "src", re.compile(r"^/avatar/[0-9a-f]{32}\.svg$")
+    )

@@ -1,11 +1,13 @@
 """The deploy/ nginx site as clients meet it: HTTPS only, assets from disk, one request id from
 nginx to the app's log."""
 
+import io
 import json
 import re
 import uuid
 
 import pytest
+from PIL import Image
 
 from tests.system.clients import Browser
 from tests.system.conftest import wait_until
@@ -67,3 +69,34 @@ def test_the_site_redirects_to_https_serves_assets_itself_and_passes_on_the_requ
         f"'{asset.headers['Cache-Control']}', not proxied; request id {request_id} in the app log; "
         f"a 300 kB body: {too_large.status_code}"
     )
+
+
+def test_an_avatar_uploads_through_nginx_is_served_for_good_and_a_huge_one_is_told_why(
+    start_stack, report
+):
+    stack = start_stack()
+    client = Browser(stack.base_url, stack.ca, "127.0.9.2", stack.recorder)
+    client.register("ann")
+
+    def upload(data: bytes):
+        action, fields = client.form("/settings/avatar", "avatar")
+        fields.pop("avatar", None)
+        return client.request(
+            "POST", action, data=fields, files={"avatar": ("me.png", data, "image/png")}
+        )
+
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 480), (240, 140, 20)).save(picture, "PNG")
+    assert upload(picture.getvalue()).status_code == 302
+    page = client.get("/settings/avatar").text
+    (url,) = set(re.findall(r'src="(/avatar/[0-9a-f]{32}-64\.webp)"', page))
+    served = client.get(url)
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/webp"
+    assert "immutable" in served.headers["Cache-Control"]
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+
+    # Over nginx's limit: nginx refuses the body, and the app's page says what went wrong.
+    huge = upload(b"\0" * 11 * 2**20)
+    assert huge.status_code == 413
+    assert "That file is over 10 MB. Please upload a smaller picture." in huge.text
+    report(f"avatar through nginx: uploaded, {url} served 'immutable'; 11 MB: 413 with the form")
