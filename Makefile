@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run serve test bench bench-http format clean
+.PHONY: run serve test bench bench-http bench-avatar format clean
 
 run: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
@@ -36,6 +36,9 @@ bench: $(VENV)/.dev
 
 bench-http: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.over_http $(BENCH_ARGS)
+
+bench-avatar: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.avatar_pictures $(BENCH_ARGS)
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
