@@ -85,10 +85,12 @@ class Config:
     # Whether users may choose Gravatar for their avatar (everyone else's is drawn by the app).
     # Off: no choice offered, every avatar drawn here, and no Gravatar origin in the CSP.
     GRAVATAR_ENABLED = env_flag("GRAVATAR_ENABLED", default=True)
-    # Uploaded avatars: a phone's photo fits; the pixel limit is checked on the file's header,
-    # before anything is decoded, so a small file cannot unpack into gigabytes.
+    # Uploaded avatars: a phone's photo fits. The pixel limits are checked on the file's header,
+    # before anything is decoded, so a small file cannot unpack into gigabytes. A JPEG decodes
+    # reduced, other formats whole, four bytes a pixel and more: their limit is lower.
     AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 10 * 2**20)
     AVATAR_MAX_PIXELS = env_int("AVATAR_MAX_PIXELS", 50_000_000)
+    AVATAR_MAX_PIXELS_WHOLE = env_int("AVATAR_MAX_PIXELS_WHOLE", 16_000_000)
 
     # The CDN copy is pinned by its Subresource Integrity hash; a self-hosted copy of the same
     # file (MOMENT_JS_URL) matches the same hash. Set MOMENT_JS_SRI empty for another build.
@@ -176,7 +178,8 @@ class Config:
     # link to an address the user names).
     CONFIRMATION_RESEND_RATE_LIMIT = os.environ.get("CONFIRMATION_RESEND_RATE_LIMIT", "3 per hour")
     EMAIL_CHANGE_RATE_LIMIT = os.environ.get("EMAIL_CHANGE_RATE_LIMIT", "5 per hour")
-    # Avatar uploads per user: each costs a tenth of a second of a worker decoding it.
+    # Avatar uploads per user: each costs a worker a tenth of a second (a phone's photo) to
+    # half a second (the largest PNG) of decoding.
     AVATAR_UPLOAD_RATE_LIMIT = os.environ.get("AVATAR_UPLOAD_RATE_LIMIT", "10 per hour")
 
     # Proxies in front of the app (each adds one X-Forwarded-For entry). Rate limits count per

@@ -80,17 +80,20 @@ class Form(FlaskForm):
         # formdata=None: a blank form, shown while answering a request it does not read.
         reads_request = kwargs.get("formdata", True) is not None
         if reads_request and has_request_context() and request.method in SUBMIT_METHODS:
-            self._refuse_bodies_that_are_not_this_form()
+            self._refuse_bodies_that_are_not_this_form(kwargs.get("prefix", ""))
         super().__init__(*args, **kwargs)
 
-    def _refuse_bodies_that_are_not_this_form(self) -> None:
+    def _refuse_bodies_that_are_not_this_form(self, prefix: str) -> None:
         if request.mimetype and request.mimetype not in FORM_MIMETYPES:
             abort(
                 415,
                 f"This page takes a form as a browser sends it, not {request.mimetype}.",
             )
-        # Set by WTForms' metaclass before __init__ runs: the fields this form will have.
-        fields = dict(self._unbound_fields)
+        # Set by WTForms' metaclass before __init__ runs: the fields this form will have, named
+        # in the body as WTForms names them, after the form's prefix.
+        if prefix and prefix[-1] not in "-_;:/.":
+            prefix += "-"
+        fields = {prefix + name: field for name, field in self._unbound_fields}
         for name in request.files:
             field = fields.get(name)
             if field is not None and not issubclass(field.field_class, FileField):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, Request, current_app
+from flask_login import current_user
 
 View = TypeVar("View", bound=Callable)
 # Room for the multipart envelope, the CSRF token and the submit button around the file.
@@ -37,8 +38,13 @@ def upload_request_limit(limit: int) -> int:
 class UploadRequest(Request):
     @property
     def upload_limit_key(self) -> str | None:
+        """The view's file limit, for a signed-in user only: a visitor, whom the view turns
+        away, gets no room to send megabytes that would be read first."""
         view = current_app.view_functions.get(self.endpoint) if self.endpoint else None
-        return getattr(view, "upload_limit_key", None)
+        limit_key = getattr(view, "upload_limit_key", None)
+        if limit_key is None or not current_user.is_authenticated:
+            return None
+        return limit_key
 
     @property
     def max_content_length(self) -> int | None:

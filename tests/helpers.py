@@ -25,6 +25,16 @@ def picture_file(fmt: str = "PNG", size=(120, 80), colour=(220, 20, 20), **optio
     return output.getvalue()
 
 
+def processed_picture(**picture_options):
+    """``picture_file(**picture_options)`` as the app keeps an upload (``Picture``)."""
+    from app.avatars.pictures import process_picture
+    from config import TestingConfig
+
+    limits = TestingConfig.AVATAR_MAX_PIXELS, TestingConfig.AVATAR_MAX_PIXELS_WHOLE
+    data = picture_file(**picture_options)
+    return process_picture(data, max_pixels=limits[0], max_pixels_whole=limits[1])
+
+
 def text_of(response) -> str:
     """The response's HTML with tags removed and whitespace collapsed, as a reader sees it."""
     page = response.get_data(as_text=True)

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import AvatarPicture, User
 from app.uploads import upload_request_limit
 from config import Config
-from tests.helpers import picture_file, signed_in_client, text_of
+from tests.helpers import picture_file, processed_picture, signed_in_client, text_of
 from tests.test_account_deletion import delete_form
 from tests.test_paging import STATEMENT_BOUNDS, busy_site, post_id
 
@@ -242,7 +242,7 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 NOT_A_PICTURE = "That file is not a PNG, JPEG, WebP or GIF picture."
 SMUGGLING = "That file carries web page code or a document besides its picture"
 DAMAGED = "That picture is damaged or incomplete"
-TOO_MANY_PIXELS = "That picture has more than 50 megapixels."
+TOO_MANY_PIXELS = "That picture has more than 16 megapixels."  # as a PNG
 
 HOSTILE_FILES = {
     "svg with a script, named as a png": (SVG, "me.png", "image/png", NOT_A_PICTURE),
@@ -310,13 +310,46 @@ def test_a_refused_upload_keeps_the_picture_before_it(app, client, ann):
     assert (digest_of(app, ann), stored_rows(app)) == before
 
 
-def test_a_decompression_bomb_is_refused_before_anything_is_decoded(monkeypatch):
+def with_header_size(data: bytes, width: int, height: int) -> bytes:
+    """``data`` (a small PNG or JPEG) with a header that says it is ``width`` x ``height``."""
+    changed = bytearray(data)
+    if data.startswith(b"\x89PNG"):
+        changed[16:24] = struct.pack(">II", width, height)  # IHDR's first fields
+        changed[29:33] = struct.pack(">I", zlib.crc32(changed[12:29]))  # and its checksum
+    else:
+        start = data.index(b"\xff\xc0") + 5  # SOF0: length, precision, then the size
+        changed[start : start + 4] = struct.pack(">HH", height, width)
+    return bytes(changed)
+
+
+# Each just over its limit, yet under Pillow's own (89 megapixels): the app's check refuses it.
+OVER_THE_LIMITS = {
+    "a 20,000 x 20,000 PNG (Pillow's limit too)": (bomb_png(), 16),
+    "a PNG of 5,000 x 5,000": (with_header_size(picture_file("PNG"), 5000, 5000), 16),
+    "a JPEG of 8,000 x 8,000": (with_header_size(picture_file("JPEG"), 8000, 8000), 50),
+}
+
+
+@pytest.mark.parametrize("kind", OVER_THE_LIMITS)
+def test_too_many_pixels_are_refused_before_anything_is_decoded(app, monkeypatch, kind):
+    data, megapixels = OVER_THE_LIMITS[kind]
+
     def no_decoding(image):
         raise AssertionError("decoded")
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
-    with pytest.raises(ValueError, match="more than 50 megapixels"):
-        process_picture(bomb_png(), max_pixels=50_000_000)
+    with pytest.raises(ValueError, match=f"more than {megapixels} megapixels"):
+        process_picture(
+            data,
+            max_pixels=app.config["AVATAR_MAX_PIXELS"],
+            max_pixels_whole=app.config["AVATAR_MAX_PIXELS_WHOLE"],
+        )
+
+
+def test_a_jpeg_up_to_its_own_limit_is_taken_and_decoded_small(app, client, ann):
+    """48 megapixels, a phone's large mode: far over the PNG limit, and taken."""
+    photo = picture_file("JPEG", size=(8000, 6000), quality=70)
+    assert upload(client, photo, "photo.jpg", "image/jpeg").status_code == 302
 
 
 def test_a_file_over_the_limit_gets_the_forms_error_not_a_bare_413(app, client, ann):
@@ -343,9 +376,21 @@ def test_other_pages_keep_the_small_limit_and_the_plain_413_page(client, ann):
     assert "What you sent is too large." in text_of(response)
 
 
-def test_an_oversized_upload_while_signed_out_asks_to_sign_in(client):
-    response = upload(client, b"\0" * 11 * 2**20)
+@pytest.mark.parametrize("megabytes", [1, 11])
+def test_an_upload_while_signed_out_is_not_read_and_asks_to_sign_in(client, megabytes):
+    response = upload(client, picture_file() + b"\0" * megabytes * 2**20)
     assert response.status_code == 302 and "/auth/login" in response.location
+
+
+def test_a_file_where_the_avatar_choice_goes_is_a_clear_400(client, ann):
+    file = (io.BytesIO(picture_file()), "me.png", "image/png")
+    response = client.post(
+        "/settings/avatar/source",
+        data={"avatar-source": file},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "Show as my avatar takes text, not a file." in text_of(response)
 
 
 def test_uploads_are_rate_limited_per_user(app, make_user):
@@ -458,6 +503,16 @@ def test_choosing_a_picture_deleted_in_another_tab_changes_nothing(app, client, 
         assert user.avatar_source == AvatarSource.GENERATED
 
 
+def test_an_upload_for_an_account_deleted_meanwhile_stores_nothing(app, ann):
+    with app.app_context():
+        user = db.session.get(User, ann)
+        gone = sa.delete(User).where(User.id == ann)
+        db.session.execute(gone, execution_options={"synchronize_session": False})
+        assert user.use_picture(processed_picture()) is False
+        db.session.rollback()
+    assert stored_rows(app) == []
+
+
 def test_the_settings_pages_need_a_signed_in_user(client):
     for path in ("/settings/avatar", "/settings/avatar/too-large"):
         assert client.get(path).status_code == 302
@@ -504,7 +559,7 @@ def test_pictures_cost_no_statement_on_any_feed_page(app, make_user, sql_log, pe
         return counts
 
     before = statements_per_page()
-    picture = process_picture(picture_file(), max_pixels=50_000_000)
+    picture = processed_picture()
     with app.app_context():
         for user in db.session.scalars(sa.select(User)):
             user.use_picture(picture)

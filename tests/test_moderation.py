@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.avatars.pictures import process_picture
 from app.extensions import db
 from app.models import (
     ActionKind,
@@ -26,7 +25,14 @@ from app.models import (
     recount,
 )
 from tests.conftest import PASSWORD
-from tests.helpers import picture_file, post_form, publish, signed_in_client, text_of
+from tests.helpers import (
+    picture_file,
+    post_form,
+    processed_picture,
+    publish,
+    signed_in_client,
+    text_of,
+)
 
 ROLES = (Role.USER, Role.MODERATOR, Role.ADMIN)
 
@@ -122,7 +128,7 @@ def test_permission_matrix(app, make_user, actor, action, target):
         if action == "unsuspend":
             Moderation(by=None).suspend(target_user, "spam")
         if action == "picture":
-            target_user.use_picture(process_picture(picture_file(), max_pixels=10**6))
+            target_user.use_picture(processed_picture())
         Report.file(db.session.get(User, reporter_id), "spam", post=db.session.get(Post, post_id))
         db.session.commit()
         report_id = db.session.scalar(sa.select(Report.id))
@@ -750,5 +756,28 @@ def test_a_moderator_removes_an_offensive_picture_from_the_account_page(app, mak
     assert moderator.get(f"/avatar/{digest}-64.webp").status_code == 404
     assert audit(app) == [("mod", "removed the picture of", "bob")]
     again = moderator.post("/admin/users/bob/remove-picture", follow_redirects=True)
-    assert "bob has no uploaded picture." in text_of(again)
+    assert "bob has no uploaded picture, or another since you looked." in text_of(again)
     assert len(audit(app)) == 1
+
+
+def test_a_picture_changed_since_the_moderator_looked_stays(app, make_user):
+    mod_id, bob_id = make_user("mod"), make_user("bob")
+    give_role(app, mod_id, Role.MODERATOR)
+    with app.app_context():
+        db.session.get(User, bob_id).use_picture(processed_picture(colour=(0, 0, 200)))
+        db.session.commit()
+    moderator = signed_in_client(app, mod_id)
+    seen = moderator.get("/admin/users/bob").get_data(as_text=True)
+    (shown_digest,) = re.findall(r'name="digest" value="([0-9a-f]{32})"', seen)
+    with app.app_context():  # bob uploads another before the moderator clicks
+        db.session.get(User, bob_id).use_picture(processed_picture(colour=(0, 200, 0)))
+        db.session.commit()
+        current = db.session.get(User, bob_id).avatar_digest
+    assert current != shown_digest
+    response = moderator.post(
+        "/admin/users/bob/remove-picture", data={"digest": shown_digest}, follow_redirects=True
+    )
+    assert "or another since you looked" in text_of(response)
+    with app.app_context():
+        assert db.session.get(User, bob_id).avatar_digest == current
+    assert audit(app) == []

@@ -221,9 +221,9 @@ def unsuspend(username: str):
 def remove_picture(username: str):
     account = user_or_404(username)
     return outcome(
-        moderation().remove_picture(account),
+        moderation().remove_picture(account, request.form.get("digest")),
         f"{account.username}’s picture is deleted.",
-        f"{account.username} has no uploaded picture.",
+        f"{account.username} has no uploaded picture, or another since you looked.",
         url_for("admin.user", username=account.username),
     )
 

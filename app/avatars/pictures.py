@@ -11,6 +11,7 @@ another program could read as something else.
 
 import hashlib
 import io
+import logging
 import re
 from dataclasses import dataclass
 
@@ -28,13 +29,15 @@ PICTURE_QUALITY = 85
 DIGEST_LENGTH = 32  # hex digits of the largest size's SHA-256: the picture's name in its URL
 
 # Markup, script and other documents a file could carry besides its picture (in a comment, a
-# metadata block, after its end) for a browser or a viewer to find: a polyglot. Long enough that
-# a real photo's compressed data does not spell one by chance (under one in 10,000 at 10 MB).
+# metadata block, after its end) for a browser or a viewer to find: a polyglot. Each pattern is
+# long enough that a photo's compressed bytes, close to random, do not spell one by chance
+# (all together, about one file in 100,000 at 10 MB).
 SMUGGLED_CONTENT = re.compile(
-    rb"<(?:script|html|body|iframe|svg|!doctype\s+html|\?php)|%PDF-", re.IGNORECASE
+    rb"<(?:script|iframe|html[\s>]|!doctype\s+html|\?php\s)|%PDF-[0-9]", re.IGNORECASE
 )
 
 SRGB = ImageCms.createProfile("sRGB")
+logger = logging.getLogger(__name__)
 
 NOT_A_PICTURE = "That file is not a PNG, JPEG, WebP or GIF picture."
 SMUGGLING = (
@@ -61,14 +64,23 @@ def too_many_pixels(max_pixels: int) -> str:
     )
 
 
-def process_picture(data: bytes, *, max_pixels: int) -> Picture:
-    """The avatar drawn from ``data``, or ``PictureRefused`` saying why there is none."""
-    image = decoded(data, max_pixels)
-    side = min(image.size)
-    left, top = (image.width - side) // 2, (image.height - side) // 2
-    # The centred square, cut and scaled in one pass over the pixels.
-    largest = resized(image, PICTURE_SIZES[-1], box=(left, top, left + side, top + side))
-    largest.info.clear()  # EXIF, ICC, XMP, comments: every later image copies what this holds
+def process_picture(data: bytes, *, max_pixels: int, max_pixels_whole: int) -> Picture:
+    """The avatar drawn from ``data``, or ``PictureRefused`` saying why there is none.
+
+    ``max_pixels`` limits a JPEG, which decodes at 1/2, 1/4 or 1/8 of its size while that still
+    covers the largest avatar (a phone's 50-megapixel photo costs little); ``max_pixels_whole``
+    limits the other formats, which decode whole."""
+    try:
+        largest = upright_square(decoded(data, max_pixels, max_pixels_whole))
+    except PictureRefused:
+        raise
+    except UnidentifiedImageError:
+        raise PictureRefused(NOT_A_PICTURE) from None
+    except Image.DecompressionBombError:  # Pillow's own limit, far above these
+        raise PictureRefused(too_many_pixels(min(max_pixels, max_pixels_whole))) from None
+    except Exception:  # noqa: BLE001  a hostile file may fail anywhere in the decoder
+        logger.warning("An uploaded picture could not be processed", exc_info=True)
+        raise PictureRefused(DAMAGED) from None
     sizes = {
         pixels: webp(largest if pixels == PICTURE_SIZES[-1] else resized(largest, pixels))
         for pixels in PICTURE_SIZES
@@ -77,41 +89,42 @@ def process_picture(data: bytes, *, max_pixels: int) -> Picture:
     return Picture(digest=digest, sizes=sizes)
 
 
-def decoded(data: bytes, max_pixels: int) -> Image.Image:
-    """The first frame, upright, in sRGB, as RGB or RGBA."""
-    try:
-        checked_header(data, max_pixels).verify()  # PNG's checksums, among others
-        if SMUGGLED_CONTENT.search(data):  # a picture, and something else too
-            raise PictureRefused(SMUGGLING)
-        image = checked_header(data, max_pixels)  # verify() leaves its image unusable
-        # A JPEG decodes at 1/2, 1/4 or 1/8 of its size while that still covers the largest
-        # avatar: a phone photo then costs a fraction of its full decoding.
-        image.draft("RGB", (PICTURE_SIZES[-1],) * 2)
-        image.load()  # the first frame only; raises on a truncated file
-        ImageOps.exif_transpose(image, in_place=True)
-        mode = "RGBA" if image.has_transparency_data else "RGB"
-        if image.mode not in (mode, "CMYK"):  # a palette, grey, 16 bits: as colour first
-            image = image.convert(mode)
-        image = in_srgb(image, mode)
-        if image.mode != mode:
-            image = image.convert(mode)
-    except PictureRefused:
-        raise
-    except UnidentifiedImageError:
-        raise PictureRefused(NOT_A_PICTURE) from None
-    except Image.DecompressionBombError:  # Pillow's own limit, should it be below this one
-        raise PictureRefused(too_many_pixels(max_pixels)) from None
-    except Exception:  # noqa: BLE001  any failure to decode a hostile file is a refusal
-        raise PictureRefused(DAMAGED) from None
+def decoded(data: bytes, max_pixels: int, max_pixels_whole: int) -> Image.Image:
+    """The file's first frame, decoded (as small as the format allows), metadata and all."""
+    checked_header(data, max_pixels, max_pixels_whole).verify()  # PNG's checksums, and more
+    if SMUGGLED_CONTENT.search(data):  # a picture, and something else too
+        raise PictureRefused(SMUGGLING)
+    image = checked_header(data, max_pixels, max_pixels_whole)  # verify() spent the first
+    image.draft("RGB", (PICTURE_SIZES[-1],) * 2)  # a JPEG: decoded reduced
+    image.load()  # the first frame only; raises on a truncated file
     return image
 
 
-def checked_header(data: bytes, max_pixels: int) -> Image.Image:
+def checked_header(data: bytes, max_pixels: int, max_pixels_whole: int) -> Image.Image:
     """The file opened as one of the accepted formats, its header read and nothing decoded."""
     image = Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS))
-    if image.width * image.height > max_pixels:
-        raise PictureRefused(too_many_pixels(max_pixels))
+    limit = max_pixels if image.format == "JPEG" else max_pixels_whole
+    if image.width * image.height > limit:
+        raise PictureRefused(too_many_pixels(limit))
     return image
+
+
+def upright_square(image: Image.Image) -> Image.Image:
+    """The centred square at the largest size, upright, in sRGB, as RGB or RGBA, and with no
+    metadata left on it. Cut and scaled first, so the rest works on a small picture: turning
+    a picture about its centre keeps its centred square where it was."""
+    mode = "RGBA" if image.has_transparency_data else "RGB"
+    if image.mode in ("1", "P", "PA"):  # which Pillow would only scale by nearest neighbour
+        image = image.convert(mode)
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    square = resized(image, PICTURE_SIZES[-1], box=(left, top, left + side, top + side))
+    ImageOps.exif_transpose(square, in_place=True)  # from the metadata the copy carries
+    square = in_srgb(square, mode)
+    if square.mode != mode:
+        square = square.convert(mode)
+    square.info.clear()  # EXIF, ICC, XMP, comments: every later image copies what this holds
+    return square
 
 
 def in_srgb(image: Image.Image, mode: str) -> Image.Image:

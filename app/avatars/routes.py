@@ -12,14 +12,16 @@ from flask import Blueprint, Response, abort, current_app, request
 from app.avatars import AVATAR_KEY_LENGTH, identicon_svg
 from app.avatars.pictures import DIGEST_LENGTH, PICTURE_SIZES, PICTURE_TYPE
 from app.models import AvatarPicture
+from app.transactions import without_transaction
 
 bp = Blueprint("avatars", __name__)
 
 AVATAR_KEY = re.compile(rf"[0-9a-f]{{{AVATAR_KEY_LENGTH}}}")
-PICTURE_NAME = re.compile(rf"(?P<digest>[0-9a-f]{{{DIGEST_LENGTH}}})-(?P<pixels>[0-9]{{2,3}})")
+SIZE_NAMES = "|".join(map(str, PICTURE_SIZES))  # each size one way: no "064"
+PICTURE_NAME = re.compile(rf"(?P<digest>[0-9a-f]{{{DIGEST_LENGTH}}})-(?P<pixels>{SIZE_NAMES})")
 # No script, style, frame or plugin: an image shown in a page needs none of it, and a file
 # opened on its own gets none either. Set here, it replaces the pages' policy (app.security).
-IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+IMAGE_POLICY = "default-src 'none'; sandbox"
 
 
 def kept_for_good(response: Response) -> Response:
@@ -38,11 +40,12 @@ def identicon(key: str):
 
 
 @bp.get("/avatar/<name>.webp")
+@without_transaction
 def picture(name: str):
     """One size of an uploaded picture, named ``<digest>-<pixels>``: a new picture is a new
     name, and a deleted one is gone (404)."""
     match = PICTURE_NAME.fullmatch(name)
-    if match is None or int(match["pixels"]) not in PICTURE_SIZES:
+    if match is None:
         abort(404)
     content = AvatarPicture.content_of(match["digest"], int(match["pixels"]))
     if content is None:

@@ -313,11 +313,12 @@ class Moderation:
         self._record(ActionKind.UNSUSPEND, user)
         return True
 
-    def remove_picture(self, user: User) -> bool:
-        """Delete the picture ``user`` uploaded (the drawn avatar shows instead); False if
-        they have none. They may upload another."""
+    def remove_picture(self, user: User, digest: str | None = None) -> bool:
+        """Delete the picture ``user`` uploaded (only if it is still the one the moderator saw,
+        ``digest``, when given); False if there is none, or another. If it was shown, the drawn
+        avatar shows instead. They may upload another."""
         self._require(Permission.MODERATE, user)
-        if not user.remove_picture():
+        if not user.remove_picture(digest):
             return False
         self._record(ActionKind.REMOVE_PICTURE, user)
         return True

@@ -128,16 +128,18 @@ class Notification(db.Model):
         )
 
 
-def lock_users(ids: Iterable[int]) -> None:
+def lock_users(ids: Iterable[int]) -> set[int]:
     """Lock these users' rows, in order of id, until the transaction ends.
 
     Whatever changes a user's unread count and its notifications locks the user first: two
     requests then queue on the user rather than each hold what the other waits for.
     (SQLite has one writer at a time and no FOR UPDATE; the statement is a plain read there.)
+    The ids of the users that still exist.
     """
     from app.models.user import User
 
     ids = sorted(set(ids))
-    if ids:
-        stmt = sa.select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
-        db.session.execute(stmt).all()
+    if not ids:
+        return set()
+    stmt = sa.select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
+    return set(db.session.scalars(stmt))

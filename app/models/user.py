@@ -434,19 +434,23 @@ class User(UserMixin, db.Model):
         """The URL of this user's uploaded picture, shown or not; None without one."""
         return None if self.avatar_digest is None else picture_url(self.avatar_digest, size)
 
-    def use_picture(self, picture: Picture) -> None:
-        """Make ``picture`` this user's avatar, in place of any picture uploaded before."""
-        lock_users([self.id])  # two uploads at once: one after the other, the last one kept
+    def use_picture(self, picture: Picture) -> bool:
+        """Make ``picture`` this user's avatar, in place of any picture uploaded before; False
+        if the account was deleted meanwhile (an upload takes a while)."""
+        # Two uploads at once: one after the other, the last one kept.
+        if self.id not in lock_users([self.id]):
+            return False
         AvatarPicture.replace(self.id, picture)
         self.avatar_digest = picture.digest
         self.avatar_source = AvatarSource.UPLOADED
+        return True
 
-    def remove_picture(self) -> bool:
-        """Delete the uploaded picture; False if there was none. The generated avatar takes
-        its place if it was the one shown."""
+    def remove_picture(self, digest: str | None = None) -> bool:
+        """Delete the uploaded picture (only if it is still ``digest``, when given); False if
+        there was none. The drawn avatar takes its place if it was the one shown."""
         lock_users([self.id])
         db.session.refresh(self, ["avatar_digest", "avatar_source"])
-        if self.avatar_digest is None:
+        if self.avatar_digest is None or digest not in (None, self.avatar_digest):
             return False
         AvatarPicture.replace(self.id, None)
         self.avatar_digest = None
@@ -457,12 +461,12 @@ class User(UserMixin, db.Model):
     def choose_avatar(self, source: AvatarSource) -> bool:
         """Show ``source``'s avatar; False, and nothing changed, for an uploaded picture this
         user no longer has (deleted in another tab)."""
-        lock_users([self.id])
-        db.session.refresh(self, ["avatar_digest"])
-        if source == AvatarSource.UPLOADED and self.avatar_digest is None:
-            return False
-        self.avatar_source = source
-        return True
+        chosen = sa.update(User).where(User.id == self.id).values(avatar_source=source)
+        if source == AvatarSource.UPLOADED:  # checked as it is written, whatever else runs
+            chosen = chosen.where(User.avatar_digest.is_not(None))
+        changed = db.session.execute(chosen, execution_options={"synchronize_session": False})
+        db.session.expire(self, ["avatar_source", "avatar_digest"])
+        return changed.rowcount == 1
 
     def record_visit(self, now: datetime | None = None) -> bool:
         """Move ``last_seen`` forward if it is over a minute old; True if it changed."""

@@ -90,11 +90,13 @@ class AvatarUploadForm(Form):
         super().__init__(*args, **kwargs)
         self.max_bytes = current_app.config["AVATAR_MAX_BYTES"]
         self.max_pixels = current_app.config["AVATAR_MAX_PIXELS"]
+        self.max_pixels_whole = current_app.config["AVATAR_MAX_PIXELS_WHOLE"]
         self.avatar.description = (
             f"{', '.join(ACCEPTED_FORMATS.values())} (its first frame), up to "
-            f"{self.max_bytes // 2**20} MB and {self.max_pixels // 1_000_000} megapixels. "
-            "It is cropped to a square from its centre, and nothing but its pixels is kept: "
-            "no location, camera details or other metadata."
+            f"{self.max_bytes // 2**20} MB; up to {self.max_pixels // 1_000_000} megapixels "
+            f"for a JPEG, {self.max_pixels_whole // 1_000_000} for the others. It is cropped "
+            "to a square from its centre, and nothing but its pixels is kept: no location, "
+            "camera details or other metadata."
         )
         self.picture: Picture | None = None
 
@@ -103,7 +105,9 @@ class AvatarUploadForm(Form):
         if len(data) > self.max_bytes:
             raise ValidationError(too_large(self.max_bytes))
         try:
-            self.picture = process_picture(data, max_pixels=self.max_pixels)
+            self.picture = process_picture(
+                data, max_pixels=self.max_pixels, max_pixels_whole=self.max_pixels_whole
+            )
         except PictureRefused as refusal:
             raise ValidationError(str(refusal)) from None
 

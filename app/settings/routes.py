@@ -1,6 +1,7 @@
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -91,7 +92,8 @@ def avatar_page(
 def avatar():
     form = AvatarUploadForm()
     if form.validate_on_submit():
-        current_user.use_picture(form.picture)
+        if not current_user.use_picture(form.picture):
+            abort(404)  # the account was deleted while its picture was processed
         db.session.commit()
         flash("Your new picture is your avatar now.", "success")
         return redirect(url_for("settings.avatar"))

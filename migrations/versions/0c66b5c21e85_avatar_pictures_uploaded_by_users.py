@@ -34,8 +34,10 @@ def upgrade():
 
 
 def downgrade():
-    # Users who showed their picture show the generated avatar again.
+    # Users who showed their picture show the generated avatar again, and the audit log loses
+    # the removals of pictures, an action the earlier code cannot read (nor the pictures exist).
     op.execute("UPDATE \"user\" SET avatar_source = 'generated' WHERE avatar_source = 'uploaded'")
+    op.execute("DELETE FROM moderation_action WHERE kind = 'removed the picture of'")
     op.execute('ALTER TABLE "user" DROP COLUMN avatar_digest')
 
     with op.batch_alter_table('avatar_picture', schema=None) as batch_op:

@@ -17,12 +17,11 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 
-from app.avatars.pictures import process_picture
 from app.extensions import db
 from app.models import Moderation, Post, Report, ReportReason, Role, User
 from tests.e2e.conftest import new_context, npm_file
 from tests.e2e.test_journeys import HIDDEN_FORM_FIELD, log_in, register, tab_to
-from tests.helpers import picture_file, start_session
+from tests.helpers import processed_picture, start_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.a11y]
 
@@ -222,7 +221,7 @@ def site(app, make_user) -> dict[str, str]:
         ann.mute(cara)
         # Uploaded pictures: ann's on her settings page, bob's beside his posts.
         for user, colour in ((ann, (240, 140, 20)), (bob, (30, 120, 200))):
-            user.use_picture(process_picture(picture_file(colour=colour), max_pixels=10**6))
+            user.use_picture(processed_picture(colour=colour))
         db.session.commit()
         return {
             "hidden_post": str(hidden.id),
