@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 
+from app.avatars import AvatarSource
 from app.extensions import db
 from app.models import Moderation, Post, Report, ReportReason, Role, User
 from tests.e2e.conftest import new_context, npm_file
@@ -145,7 +146,7 @@ SCREENS = [
     Screen("admin dashboard", "/admin/", (MEMBER,)),
     Screen("admin reports", "/admin/reports", (MEMBER,)),  # a post's and an account's
     Screen("admin users", "/admin/users", (MEMBER,)),
-    Screen("admin account", "/admin/users/dan", (MEMBER,)),
+    Screen("admin account", "/admin/users/dan", (MEMBER,)),  # an uploaded picture to remove
     Screen("admin account, suspended", "/admin/users/eve", (MEMBER,)),
     Screen("admin audit log", "/admin/audit", (MEMBER,)),
     Screen("own post", "/post/{ann_post}", (MEMBER,)),
@@ -219,9 +220,11 @@ def site(app, make_user) -> dict[str, str]:
         # The settings list has one of each; ann's feeds are read as screened.
         ann.block(db.session.scalar(sa.select(User).where(User.username == "finn")))
         ann.mute(cara)
-        # Uploaded pictures: ann's on her settings page, bob's beside his posts.
-        for user, colour in ((ann, (240, 140, 20)), (bob, (30, 120, 200))):
+        # Uploaded pictures: ann's on her settings page, bob's beside his posts, dan's on his
+        # admin page (with Remove picture), not shown: he keeps his drawn avatar.
+        for user, colour in ((ann, (240, 140, 20)), (bob, (30, 120, 200)), (dan, (90, 160, 60))):
             user.use_picture(processed_picture(colour=colour))
+        dan.choose_avatar(AvatarSource.GENERATED)
         db.session.commit()
         return {
             "hidden_post": str(hidden.id),
