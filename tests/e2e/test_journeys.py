@@ -168,6 +168,12 @@ def popup_requests(page: Page) -> list[str]:
     return requests
 
 
+def drawn_width(image: Locator) -> int:
+    """The width of the picture the browser drew, once it has loaded it: a visible <img> may
+    still be loading, and one the browser cannot decode fails the test."""
+    return image.evaluate("img => img.decode().then(() => img.naturalWidth)")
+
+
 def check_hover_card(page: Page, screenshot, journey: str) -> None:
     requests = popup_requests(page)
     link = page.locator("article a.user_popup").first
@@ -180,7 +186,7 @@ def check_hover_card(page: Page, screenshot, journey: str) -> None:
     expect(card).to_contain_text("Bob writes about birds.")
     expect(card).to_contain_text("2 posts")
     expect(card.locator("time")).to_have_text(LONG_DATE_TIME)  # rendered by moment.js
-    assert card.locator("img.avatar").evaluate("img => img.naturalWidth") > 0
+    assert drawn_width(card.locator("img.avatar")) > 0
     screenshot(page, journey)
 
     page.mouse.move(5, 5)
@@ -857,7 +863,7 @@ def test_24_report_a_post_hide_it_as_a_moderator_and_suspend_its_author_as_an_ad
 def shown_picture(image: Locator) -> str:
     """The uploaded picture an avatar shows (its digest), once the browser has drawn it."""
     expect(image).to_have_attribute("src", re.compile(r"^/avatar/[0-9a-f]{32}-\d+\.webp$"))
-    assert image.evaluate("img => img.complete && img.naturalWidth") > 0
+    assert drawn_width(image) > 0
     return image.get_attribute("src").split("/")[-1].split("-")[0]
 
 
