@@ -1,5 +1,7 @@
 """A real browser (Debian's Chromium, driven by Playwright) against the app on a real server."""
 
+import fcntl
+import os
 import socketserver
 import subprocess
 import tarfile
@@ -57,20 +59,23 @@ def npm_file(pytestconfig, package: str, member: str) -> Path:
     name, version = package.rsplit("@", 1)
     cache = Path(pytestconfig.cache.mkdir(name))
     path = cache / f"{version}-{Path(member).name}"
-    if not path.exists():
-        try:
-            subprocess.run(
-                ["npm", "pack", package, "--silent", "--pack-destination", str(cache)],
-                check=True,
-                capture_output=True,
-                timeout=300,
-            )
-        except (OSError, subprocess.SubprocessError) as error:
-            pytest.fail(f"Could not fetch {package} with npm (apt-get install npm?): {error}")
-        archive = cache / f"{name}-{version}.tgz"
-        with tarfile.open(archive) as tar:
-            path.write_bytes(tar.extractfile(f"package/{member}").read())
-        archive.unlink()
+    # `make test` runs two passes of the suite at once, sharing this cache: one fetches.
+    with (cache / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            try:
+                subprocess.run(
+                    ["npm", "pack", package, "--silent", "--pack-destination", str(cache)],
+                    check=True,
+                    capture_output=True,
+                    timeout=300,
+                )
+            except (OSError, subprocess.SubprocessError) as error:
+                pytest.fail(f"Could not fetch {package} with npm (apt-get install npm?): {error}")
+            archive = cache / f"{name}-{version}.tgz"
+            with tarfile.open(archive) as tar:
+                path.write_bytes(tar.extractfile(f"package/{member}").read())
+            archive.unlink()
     return path
 
 
@@ -183,6 +188,10 @@ def screenshot() -> Callable[[Page, str], None]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page: Page, journey: str) -> None:
-        page.screenshot(path=SCREENSHOTS / f"{journey}.png", full_page=True)
+        # Written whole, then put in place: both passes of `make test` take each screenshot.
+        path = SCREENSHOTS / f"{journey}.png"
+        partial = path.with_name(f".{journey}.{os.getpid()}.png")
+        page.screenshot(path=partial, full_page=True)
+        partial.replace(path)
 
     return take
