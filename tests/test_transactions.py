@@ -6,8 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import User
-from tests.helpers import post_form, signed_in_client
+from app.models import SiteCount, User
+from app.models.notification import lock_users
+from config import TestingConfig
+from tests.conftest import ON_POSTGRESQL, file_database_uri
+from tests.helpers import app_with_users, post_form, signed_in_client
 
 READ_PAGES = [
     "/",
@@ -75,3 +78,39 @@ def test_the_visit_a_read_page_records_is_written_without_a_transaction_too(
     with app.app_context():
         last_seen = db.session.scalar(sa.select(User.last_seen).where(User.id == ann))
     assert last_seen == clock.now.replace(tzinfo=None)
+
+
+LOCKS = {
+    "the site count": lambda: SiteCount.lock(SiteCount.POSTS),
+    "a user": lambda: lock_users([1]),
+}
+
+
+@pytest.mark.parametrize("lock", LOCKS.values(), ids=LOCKS.keys())
+def test_a_lock_is_held_until_the_transaction_ends(tmp_path, lock):
+    """What writers queue on (the site count, then users): on SQLite too, which has no row
+    locks."""
+
+    class FileConfig(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = file_database_uri(tmp_path)
+
+    app = app_with_users(FileConfig, "ann")
+
+    def lock_in_another_request() -> None:
+        with app.app_context():
+            connection = db.session.connection()
+            if ON_POSTGRESQL:
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+            else:
+                connection.exec_driver_sql("PRAGMA busy_timeout = 200")
+            try:
+                lock()
+            finally:
+                db.session.rollback()
+
+    with app.app_context():
+        lock()
+        with pytest.raises(sa.exc.OperationalError, match="lock"):
+            lock_in_another_request()
+        db.session.rollback()
+    lock_in_another_request()  # free once the holder's transaction ended

@@ -34,8 +34,13 @@ class SiteCount(db.Model):
     @classmethod
     def lock(cls, name: str) -> None:
         """Hold this total until the transaction ends, so what a later statement reads to change
-        it cannot move in between (SQLite locks the whole database on the first write)."""
-        db.session.execute(sa.select(cls.value).where(cls.name == name).with_for_update())
+        it cannot move in between. SQLite has no row locks and ignores FOR UPDATE: there an
+        update that changes nothing takes the database's write lock, held as long."""
+        if db.session.get_bind().dialect.name == "sqlite":
+            stmt = sa.update(cls.__table__).where(cls.name == name).values(value=cls.value)
+        else:
+            stmt = sa.select(cls.value).where(cls.name == name).with_for_update()
+        db.session.execute(stmt)
 
     @classmethod
     def add(cls, name: str, change: int | sa.ColumnElement[int]) -> None:

@@ -128,18 +128,30 @@ class Notification(db.Model):
         )
 
 
-def lock_users(ids: Iterable[int]) -> set[int]:
-    """Lock these users' rows, in order of id, until the transaction ends.
+def lock_users(ids: Iterable[int] | sa.SelectBase) -> set[int]:
+    """Lock these users' rows (``ids``, or a query of them), in order of id, until the
+    transaction ends.
 
     Whatever changes a user's unread count and its notifications locks the user first: two
-    requests then queue on the user rather than each hold what the other waits for.
-    (SQLite has one writer at a time and no FOR UPDATE; the statement is a plain read there.)
-    The ids of the users that still exist.
+    requests then queue on the user rather than each hold what the other waits for. (SQLite
+    has no row locks and ignores FOR UPDATE: there an update that changes nothing takes the
+    database's write lock instead, in the same one statement.) The ids of the users that
+    still exist.
     """
     from app.models.user import User
 
-    ids = sorted(set(ids))
-    if not ids:
-        return set()
-    stmt = sa.select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
+    if not isinstance(ids, sa.SelectBase):
+        ids = sorted(set(ids))
+        if not ids:
+            return set()
+    if db.session.get_bind().dialect.name == "sqlite":
+        users = User.__table__  # a column no trigger or key watches
+        stmt = (
+            sa.update(users)
+            .where(users.c.id.in_(ids))
+            .values(screened_count=users.c.screened_count)
+            .returning(users.c.id)
+        )
+    else:
+        stmt = sa.select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
     return set(db.session.scalars(stmt))
