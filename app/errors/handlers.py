@@ -4,19 +4,23 @@ import contextlib
 import time
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, current_app, g, render_template
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import inspect
 from werkzeug.exceptions import (
     Forbidden,
     HTTPException,
     InternalServerError,
+    NotFound,
     SecurityError,
     ServiceUnavailable,
     TooManyRequests,
 )
 
 from app.extensions import db, limiter, login
+from app.models import User
 from app.models.roles import NotAllowed
 from app.throttle import describe_wait
 
@@ -34,6 +38,9 @@ EXPLANATIONS = {
     "minute; nothing you already saved is lost.",
     500: "Something went wrong on our side. It has been logged; please try again later.",
 }
+DELETED_MEANWHILE = (
+    "It was deleted (in another tab or window, or by someone else) while you were working on it."
+)
 
 
 def error_page(error: HTTPException, explanation: str):
@@ -89,6 +96,23 @@ def not_allowed(error: NotAllowed):
     # The model refused halfway through an action: nothing it began may be committed.
     db.session.rollback()
     return error_page(Forbidden(), str(error))
+
+
+# A row this request changes was deleted by a request in parallel (a post deleted in another
+# tab while being edited or hidden): the ORM finds it gone when it reads it again once locked
+# (ObjectDeletedError) or when its UPDATE matches nothing (StaleDataError). Logged with its
+# traceback, so that a bug that ends the same way is still seen.
+@bp.app_errorhandler(so.exc.ObjectDeletedError)
+@bp.app_errorhandler(so.exc.StaleDataError)
+def deleted_meanwhile(error: so.exc.ObjectDeletedError | so.exc.StaleDataError):
+    current_app.logger.warning("Deleted by a request in parallel: %s", error, exc_info=error)
+    db.session.rollback()  # nothing this request began is kept
+    # What went may be the reader's own account (deleted in another tab): the page is then
+    # drawn for a visitor, as the next request's would be.
+    reader = g.get("_login_user")
+    if reader and reader.is_authenticated and not db.session.get(User, inspect(reader).identity):
+        g._login_user = login.anonymous_user()
+    return error_page(NotFound(), DELETED_MEANWHILE)
 
 
 @bp.app_errorhandler(InternalServerError)

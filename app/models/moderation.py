@@ -236,7 +236,7 @@ class Moderation:
         moderator hid it already. Its open reports are resolved."""
         self._require(Permission.MODERATE, post.author)
         self._hold_posts()
-        db.session.refresh(post)
+        db.session.expire(post)  # read again once held: gone if its author deleted it (a 404)
         if post.hidden_by_moderator:
             return False
         if not post.hidden:  # else its author is suspended: it is out already
@@ -252,7 +252,7 @@ class Moderation:
         moderator hid it."""
         self._require(Permission.MODERATE, post.author)
         self._hold_posts()
-        db.session.refresh(post)
+        db.session.expire(post)  # read again once held: gone if its author deleted it (a 404)
         if not post.hidden_by_moderator:
             return False
         post.hidden_at = post.hidden_reason = None
@@ -287,7 +287,7 @@ class Moderation:
         self._require(Permission.SUSPEND, user)
         self._hold_posts()
         lock_users([user.id])
-        db.session.refresh(user)
+        db.session.expire(user)  # read again once held: gone if the account was deleted (a 404)
         withdraw_posts(Post.author_id == user.id)  # none left to hide if suspended already
         now = utcnow()
         user.suspended_at = now
@@ -304,7 +304,7 @@ class Moderation:
         self._require(Permission.SUSPEND, user)
         self._hold_posts()
         lock_users([user.id])
-        db.session.refresh(user)
+        db.session.expire(user)  # read again once held: gone if the account was deleted (a 404)
         if not user.is_suspended:
             return False
         user.suspended_at = user.suspended_until = user.suspension_reason = None

@@ -448,8 +448,9 @@ class User(UserMixin, db.Model):
     def remove_picture(self, digest: str | None = None) -> bool:
         """Delete the uploaded picture (only if it is still ``digest``, when given); False if
         there was none. The drawn avatar takes its place if it was the one shown."""
-        lock_users([self.id])
-        db.session.refresh(self, ["avatar_digest", "avatar_source"])
+        if self.id not in lock_users([self.id]):  # the account was deleted meanwhile
+            return False
+        db.session.expire(self, ["avatar_digest", "avatar_source"])  # read again once held
         if self.avatar_digest is None or digest not in (None, self.avatar_digest):
             return False
         AvatarPicture.replace(self.id, None)
@@ -666,17 +667,16 @@ class User(UserMixin, db.Model):
 
         if post.author_id != self.id:
             raise ValueError("Only the author can edit a post.")
-        if post.hidden:  # its tags were taken off with it, and come back only with it
-            raise NotAllowed(HIDDEN_POST_UNEDITABLE)
         with db.session.no_autoflush:
+            # First, as every writer of posts does (see SiteCount); tags are written by one
+            # writer at a time (see retag). The post is read again once it is held: its author
+            # may have deleted it in another tab (ObjectDeletedError, a 404), an edit sent twice
+            # may have changed its tags, and a moderator may have hidden it.
+            SiteCount.lock(SiteCount.POSTS)
+            db.session.expire(post)
+            if post.hidden:  # its tags were taken off with it, and come back only with it
+                raise NotAllowed(HIDDEN_POST_UNEDITABLE)
             if hashtags(body).keys() != tags_of(post).keys():
-                # Tags are written by one writer of posts at a time (see retag), and the site
-                # count comes before any user row (see SiteCount). What the post carries is
-                # read again once it is held: an edit sent twice may have changed it, and a
-                # moderator may have hidden it.
-                SiteCount.lock(SiteCount.POSTS)
-                if db.session.scalar(sa.select(Post.hidden).where(Post.id == post.id)):
-                    raise NotAllowed(HIDDEN_POST_UNEDITABLE)
                 retag(post, body, tags_of(post))
             before = set(db.session.scalars(sa.select(Mention.user_id).where(Mention.post == post)))
             after = {user.id: user for user in self.mentioned_in(body)}
