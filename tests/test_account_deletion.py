@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import app.models.account as account_module
 from app.extensions import db
 from app.models import Follow, Post, ReservedUsername, SecurityEvent, User, recount, utcnow
-from tests.conftest import PASSWORD
+from tests.conftest import ON_POSTGRESQL, PASSWORD
 from tests.helpers import text_of
 
 PEOPLE = ("bob", "cid", "dan", "eve")
@@ -170,6 +170,30 @@ def test_the_statements_do_not_grow_with_followers(app, client, make_user, login
         counts.append(len(sql_log))
     assert counts[0] == counts[1]
     assert recounted(app) == stored_counts(app)
+
+
+def test_every_user_row_it_changes_is_locked_first_in_order_of_id(
+    app, client, ann_in_a_network, sql_log
+):
+    # As every writer locks users (lock_users): a follow, a block or a like between the same
+    # people in parallel then waits for the deletion rather than deadlocks with it.
+    sql_log.clear()
+    assert client.post("/settings/delete", data=delete_form()).status_code == 302
+    statements = [s.replace('"', "") for s in sql_log]  # PostgreSQL quotes "user"
+    # lock_users' one statement: FOR UPDATE on PostgreSQL; on SQLite, which has no row locks,
+    # an update that changes nothing (the database's write lock).
+    lock = (
+        "SELECT user.id \nFROM user \nWHERE user.id IN (SELECT"
+        if ON_POSTGRESQL
+        else "UPDATE user SET screened_count=user.screened_count WHERE user.id IN (SELECT"
+    )
+    first_lock = next((n for n, s in enumerate(statements) if s.startswith(lock)), None)
+    assert first_lock is not None, statements
+    user_writes = [n for n, s in enumerate(statements) if s.startswith("UPDATE user ")]
+    assert [n for n in user_writes if n < first_lock] == [], statements
+    assert [n for n in user_writes if n > first_lock], statements  # the counts it changes
+    if ON_POSTGRESQL:
+        assert statements[first_lock].rstrip().endswith("FOR UPDATE")
 
 
 def register(client, username: str):

@@ -1,6 +1,7 @@
 """Stored counts: changed with the rows they count, so recounting finds nothing to correct."""
 
 import random
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +18,9 @@ from app.models import (
     User,
     delete_account,
     every_post,
+    lift_ended_suspensions,
     recount,
+    utcnow,
 )
 from app.models.feed import FROM_NEWEST
 from tests.test_models import add_user
@@ -146,20 +149,36 @@ def first_taken(statements: list[str]) -> str:
     return taken[0] if taken else ""
 
 
-@pytest.mark.parametrize("action", ["publish", "delete post", "delete account"])
+WRITERS = ["publish", "edit post", "delete post", "delete account", "hide post", "suspend"]
+
+
+@pytest.mark.parametrize("action", [*WRITERS, "lift a suspension at a sign-in that rehashes"])
 def test_every_writer_takes_the_site_count_before_any_user_row(app, ctx, sql_log, action):
     # One order of locks everywhere: on PostgreSQL a writer that took a user's row first could
     # wait for the site count while another holds it and waits for that user (a deadlock).
-    ann = add_user("ann")
+    ann, bob = add_user("ann"), add_user("bob")
     post = ann.publish("hello")
+    if action.startswith("lift"):
+        Moderation(by=None).suspend(ann, "spam", days=1)
+        ann.suspended_until = utcnow() - timedelta(minutes=1)
     db.session.commit()
     sql_log.clear()
     if action == "publish":
         ann.publish("again")
+    elif action == "edit post":
+        ann.edit_post(post, "hello @bob")
     elif action == "delete post":
         ann.delete_post(post)
-    else:
+    elif action == "delete account":
         delete_account(ann)
+    elif action == "hide post":
+        Moderation(by=None).hide_post(post, "spam")
+    elif action == "suspend":
+        Moderation(by=None).suspend(bob, "spam")
+    else:
+        ann_id = ann.id  # loaded at sign-in, before the password was checked
+        ann.password_hash = "a stronger hash"  # what the sign-in's check left to flush
+        assert lift_ended_suspensions(user_id=ann_id) == ["ann"]
     db.session.flush()
     first = first_taken(sql_log)
     assert "site_count" in first.split("WHERE")[0], sql_log

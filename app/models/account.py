@@ -10,7 +10,7 @@ from app.models.block import Block, Mute
 from app.models.clock import utcnow
 from app.models.counters import SiteCount
 from app.models.follow import Follow
-from app.models.notification import Notification
+from app.models.notification import Notification, lock_users
 from app.models.post import Post, PostLike
 from app.models.tag import PostTag, Tag
 from app.models.user import USERNAME_MAX_LENGTH, User, username_skeleton
@@ -59,11 +59,31 @@ def delete_account(user: User) -> None:
     # The site count first, as every writer takes it (see SiteCount). Once it is held no post
     # of this user can be published or deleted elsewhere, so the count read next is final.
     SiteCount.lock(SiteCount.POSTS)
+    followed_ids = sa.select(Follow.followed_id).where(Follow.follower_id == user.id)
+    follower_ids = sa.select(Follow.follower_id).where(Follow.followed_id == user.id)
+    screening = sa.union_all(  # whom they blocked or muted, and who blocked them
+        sa.select(Block.blocked_id).where(Block.blocker_id == user.id),
+        sa.select(Block.blocker_id).where(Block.blocked_id == user.id),
+        sa.select(Mute.muter_id).where(Mute.muted_id == user.id),
+    ).subquery()
+    told = sa.select(Notification.user_id).where(
+        Notification.actor_id == user.id, sa.not_(Notification.read)
+    )
+    # Then every user row whose counts change, and theirs, in one statement and in order of id,
+    # as every other writer locks users (see lock_users): a follow or a block between the same
+    # people in parallel waits for this deletion rather than deadlocks with it.
+    lock_users(
+        sa.union(
+            sa.select(sa.literal(user.id)),
+            followed_ids,
+            follower_ids,
+            sa.select(screening.c[0]),
+            told,
+        )
+    )
     posts = sa.select(User.posts_count).where(User.id == user.id).scalar_subquery()
     SiteCount.add(SiteCount.POSTS, -posts)
     # One statement per kind of count, whatever the number of follows.
-    followed_ids = sa.select(Follow.followed_id).where(Follow.follower_id == user.id)
-    follower_ids = sa.select(Follow.follower_id).where(Follow.followed_id == user.id)
     db.session.execute(
         sa.update(User)
         .where(User.id.in_(followed_ids))
@@ -113,11 +133,6 @@ def delete_account(user: User) -> None:
         .values(posts_count=Tag.posts_count - their_posts_tagged)
     )
     # Whom they blocked or muted, and who blocked them, no longer screens anyone out.
-    screening = sa.union_all(
-        sa.select(Block.blocked_id).where(Block.blocker_id == user.id),
-        sa.select(Block.blocker_id).where(Block.blocked_id == user.id),
-        sa.select(Mute.muter_id).where(Mute.muted_id == user.id),
-    ).subquery()
     screened_here = (
         sa.select(sa.func.count())
         .select_from(screening)

@@ -344,7 +344,12 @@ def lift_ended_suspensions(now: datetime | None = None, user_id: int | None = No
     if user_id is not None:
         stmt = stmt.where(User.id == user_id)
     moderation = Moderation(by=None, name=SCHEDULE)
-    users = list(db.session.scalars(stmt))
+    # The site count before any user row, as every writer of posts takes it (see SiteCount):
+    # even before a change of the caller's waiting to be flushed (a sign-in's rehashed
+    # password), which reading the users would flush first.
+    with db.session.no_autoflush:
+        SiteCount.lock(SiteCount.POSTS)
+        users = list(db.session.scalars(stmt))
     for user in users:
         moderation.unsuspend(user)
     return [user.username for user in users]
