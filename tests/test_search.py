@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.extensions import db
-from app.models import Post, User, delete_account, search_posts
+from app.models import Moderation, Post, User, delete_account, search_posts
 from app.models import search as search_module
 from app.search_query import SearchQuery
 from tests.helpers import post_form, signed_in_client, text_of
@@ -213,6 +213,25 @@ def test_people_are_found_by_name_prefix_then_about_me_words(app, ann, make_user
     response = ann.get("/search?q=tomatoes&type=people")
     assert "Gardener who writes about <mark>tomatoes</mark>" in response.text
     assert names_found(ann, "nobody here", type="people") == []
+
+
+def test_suspended_people_are_not_found_until_the_suspension_is_lifted(app, ann, make_user):
+    make_user("tomasz", about_me="tomatoes")
+    make_user("tomek", about_me="tomatoes")
+    with app.app_context():
+        Moderation(by=None).suspend(
+            db.session.scalar(sa.select(User).filter_by(username="tomasz")), "spam"
+        )
+        db.session.commit()
+    assert names_found(ann, "tom", type="people") == ["tomek"]
+    assert names_found(ann, "tomatoes", type="people") == ["ann", "tomek"]
+    assert "1 person" in text_of(ann.get("/search?q=tom&type=people"))  # nor counted
+    with app.app_context():
+        Moderation(by=None).unsuspend(
+            db.session.scalar(sa.select(User).filter_by(username="tomasz"))
+        )
+        db.session.commit()
+    assert names_found(ann, "tom", type="people") == ["tomasz", "tomek"]
 
 
 def test_tags_are_found_by_how_they_begin_the_tag_itself_first(ann):

@@ -253,6 +253,9 @@ def _people_statement(dialect: str, by_name: bool, by_about_me: bool) -> sa.Sele
     found_by = sa.func.min(either.c.found_by).label("found_by")
     found = (  # no more than the window in all, names first
         sa.select(either.c.id, found_by)
+        .join(User, User.id == either.c.id)
+        # Out of sight while suspended, as in who to follow (admins find them at /admin/users).
+        .where(User.suspended_at.is_(None))
         .group_by(either.c.id)
         .order_by(found_by, either.c.id)
         .limit(window)
@@ -277,7 +280,8 @@ def search_people(
 ) -> Found[User]:
     """A page of the people whose username begins with ``name_prefix`` (lower case) or whose
     about-me text ``query`` finds, and how many (0 past the last page): names first, the name
-    itself first of all, then those with the most followers. One statement."""
+    itself first of all, then those with the most followers; suspended accounts are left out.
+    One statement."""
     if name_prefix is None and not query:
         return Found([], 0)
     dialect = db.session.get_bind().dialect.name
