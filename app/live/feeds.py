@@ -3,8 +3,9 @@ signed-in reader's home page), ``home`` (a visitor's: every post), ``explore``, 
 (a profile) and ``replies:<id>`` (a thread's replies).
 
 Each says which posts belong to it (the statements of app/models/feed.py) and how many of them
-are newer than the newest one the page shows; for a signed-in reader they are counted by the
-statement that checks the reader's session: an idle check is one statement.
+are newer than the newest one the page shows, counting only those the page would show the
+reader (none by accounts they mute or block, or that block them); for a signed-in reader they
+are counted by the statement that checks the reader's session: an idle check is one statement.
 
 A page's cursor is the id of the newest post it shows, and what is newer is what came since:
 post ids are committed in the order they are taken, since every writer holds the site's post
@@ -20,7 +21,7 @@ from flask import abort
 from flask_login import current_user
 
 from app.extensions import ROW_ID_MAX
-from app.models import User, UserSession, every_post, timeline_of
+from app.models import User, UserSession, timeline_of
 from app.models.block import blocked_either_way
 from app.models.feed import (
     ChosenFeed,
@@ -29,7 +30,6 @@ from app.models.feed import (
     every_post_feed,
     replies_feed,
     timeline_condition,
-    timeline_feed,
 )
 
 # New posts are counted up to this many; beyond, the page says "100+". However long a tab
@@ -86,10 +86,6 @@ class LiveFeed:
             return {"post_id": self.of}
         return {}
 
-    def newer_count(self) -> sa.Select[tuple[int]]:
-        """How many posts are new, on its own (a timeline's reader bound as ``reader_id``)."""
-        return counted_alone(timeline_feed() if self.is_timeline else feed_of_kind(self.kind))
-
     def blocks_the_reader(self) -> bool:
         """Whether a block stands between the signed-in reader and this feed's author."""
         return (
@@ -98,18 +94,25 @@ class LiveFeed:
             and blocked_either_way(current_user.id, self.of)
         )
 
+    def seen_by(self, reader: User | None) -> ChosenFeed:
+        """Its posts as ``reader`` (None: a visitor) sees them, as its page shows them: without
+        the posts of those the reader screens out. A timeline is the reader's."""
+        feed = (
+            timeline_of(reader) if self.is_timeline else feed_of_kind(self.kind).of(**self.values())
+        )
+        return feed.seen_by(reader)
+
     def chosen(self) -> ChosenFeed:
-        """Its posts as the signed-in reader (or the visitor) sees them; a timeline is the
-        signed-in reader's."""
-        if self.is_timeline:
-            chosen = timeline_of(current_user)
-        elif self.kind in ("user", "replies"):
-            if self.kind == "user" and self.blocks_the_reader():
-                abort(404)  # as the profile shows none of their posts
-            chosen = feed_of_kind(self.kind).of(**self.values())
-        else:
-            chosen = every_post()
-        return chosen.seen_by(current_user if current_user.is_authenticated else None)
+        """Its posts as the signed-in reader (or the visitor) sees them."""
+        if self.kind == "user" and self.blocks_the_reader():
+            abort(404)  # as the profile shows none of their posts
+        return self.seen_by(current_user if current_user.is_authenticated else None)
+
+    def newer_count(self, reader: User | None) -> tuple[sa.Select[tuple[int]], dict[str, object]]:
+        """How many posts are new as ``reader`` (None: a visitor) sees them, on its own: the
+        statement, and the values it binds besides the cursor."""
+        seen = self.seen_by(reader)
+        return counted_alone(seen.feed), seen.values
 
 
 def feed_of_kind(kind: str) -> Feed:
@@ -122,15 +125,16 @@ def feed_of_kind(kind: str) -> Feed:
 
 
 @functools.cache
-def timeline_feed_of_session() -> Feed:
-    """The timeline of the reader whose session key is bound: no statement before it needs to
-    find out who they are."""
+def seen_in_session(kind: str) -> Feed:
+    """The feed of ``kind`` as the reader whose session key is bound sees it (see
+    LiveFeed.seen_by): no statement before it needs to find out who they are."""
     reader = (
         sa.select(UserSession.user_id)
         .where(UserSession.key_hash == sa.bindparam("key_hash"))
         .scalar_subquery()
     )
-    return Feed(condition=timeline_condition(reader))
+    feed = Feed(condition=timeline_condition(reader)) if kind == "timeline" else feed_of_kind(kind)
+    return feed if feed.one_author else feed.screened_for(reader)
 
 
 @functools.cache
@@ -149,5 +153,4 @@ def counted_with_session(kind: str | None) -> sa.Select:
     )
     if kind is None:
         return stmt
-    feed = timeline_feed_of_session() if kind == "timeline" else feed_of_kind(kind)
-    return stmt.add_columns(feed.newer_count(MAX_COUNTED + 1))
+    return stmt.add_columns(seen_in_session(kind).newer_count(MAX_COUNTED + 1))

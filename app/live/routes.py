@@ -88,18 +88,18 @@ def what_is_new(feed: LiveFeed | None, params: dict[str, int]) -> tuple[int | No
     statement both checks the session and counts, and no user is loaded (Flask-Login would
     read the whole user and session first, in a statement of its own). Flask-Login's "basic"
     session protection only marks a session not fresh, which a check has no use for."""
-    reader_id = unread = None
+    reader = unread = None
     if (key := session_key_in_cookie()) is not None:
         stmt = counted_with_session(feed.kind if feed else None)
         if (row := UserSession.read_if_live(key, stmt, params)) is not None:
             return row.unread_notifications, (row[2] if feed else None)
         # The session ended meanwhile: a visitor's answer.
     elif current_user.is_authenticated:  # signed in again just now by a remember-me cookie
-        reader_id, unread = current_user.id, current_user.unread_notifications
-        params = params | {"reader_id": reader_id}
-    if feed is None or (feed.is_timeline and reader_id is None):
+        reader, unread = current_user, current_user.unread_notifications
+    if feed is None or (feed.is_timeline and reader is None):
         return unread, None
-    return unread, db.session.connection().scalar(feed.newer_count(), params)
+    stmt, values = feed.newer_count(reader)
+    return unread, db.session.connection().scalar(stmt, values | params)
 
 
 @bp.get("/posts")

@@ -80,10 +80,14 @@ class Feed:
 
     @functools.cached_property
     def screened(self) -> "Feed":
-        """This feed without the posts of the accounts the reader (bound ``viewer_id``) muted
-        or blocked, or that blocked them; its total too. Only readers who have any read it:
-        the check costs each of their pages a look at those accounts' posts."""
-        viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+        """This feed as the reader (bound ``viewer_id``) sees it: see screened_for. Only
+        readers who mute or block anyone read it: the check costs each of their pages a look
+        at those accounts' posts."""
+        return self.screened_for(sa.bindparam("viewer_id", type_=sa.Integer))
+
+    def screened_for(self, viewer: sa.ColumnElement[int]) -> "Feed":
+        """This feed without the posts of the accounts ``viewer`` (a bound parameter, or any
+        expression of the reader's id) muted or blocked, or that blocked them; its total too."""
         if self.post_id is Post.id:
             # Explore's index holds each post's author: the page is still read from it alone.
             screened_out = Post.author_id.in_(screened_authors(viewer))
