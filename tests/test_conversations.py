@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Notification, Post, PostLike, User, delete_account
-from tests.helpers import post_form, signed_in_client
+from app.models import Moderation, Notification, Post, PostLike, User, delete_account
+from tests.helpers import post_form, publish, signed_in_client
 
 
 def user_named(name: str) -> User:
@@ -148,6 +148,52 @@ def test_a_long_chain_shows_its_last_posts_and_links_to_the_earlier_part(app, an
     assert f'id="post-{bobs}"' not in chain
     earliest_hidden = int(shown[0]) - 1
     assert f'href="/post/{earliest_hidden}">Show earlier posts' in chain
+
+
+def chain_of(html: str, post_id: int) -> str:
+    """The text of the chain above the post a thread page is about."""
+    chain = html[
+        html.index('aria-label="Earlier in the thread"') : html.index(f'id="post-{post_id}"')
+    ]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", chain))
+
+
+def test_a_post_the_reader_does_not_see_keeps_its_place_in_the_chain(app, make_user):
+    ann_id, bob_id, cyd_id = make_user("ann"), make_user("bob"), make_user("cyd")
+    ids = [publish(app, bob_id, "Bob starts")]
+    for author_id, body in ((cyd_id, "Cyd replies"), (bob_id, "Bob again"), (ann_id, "Ann asks")):
+        ids.append(publish(app, author_id, body, reply_to=ids[-1]))
+    with app.app_context():
+        Moderation(by=None).hide_post(db.session.get(Post, ids[1]), "spam")
+        db.session.commit()
+    ann = signed_in_client(app, ann_id)
+    assert ann.post("/user/bob/mute").status_code == 302
+    chain = chain_of(ann.get(f"/post/{ids[3]}").text, ids[3])
+    assert chain.index("This post is by an account you muted or blocked") < chain.index(
+        "This post is hidden."
+    )
+    assert chain.count("muted or blocked") == 2 and "Bob" not in chain and "Cyd" not in chain
+    assert "was deleted" not in chain
+    visitor = chain_of(app.test_client().get(f"/post/{ids[3]}").text, ids[3])
+    assert re.search(r"Bob starts .* This post is hidden\. .* Bob again", visitor)
+
+
+def test_a_long_chain_links_to_the_oldest_post_the_reader_may_open(app, ann_and_bob):
+    client, bobs = ann_and_bob
+    ids = [bobs]
+    for n in range(7):
+        reply(client, ids[-1], f"Reply {n}")
+        ids.append(only_post_of(app, "ann"))
+    # The chain above the last reply: ids[1] (beyond it, linked to) to ids[6].
+    with app.app_context():
+        for hidden in ids[1:3]:
+            Moderation(by=None).hide_post(db.session.get(Post, hidden), "spam")
+        db.session.commit()
+    thread = client.get(f"/post/{ids[7]}").text
+    assert f'href="/post/{ids[3]}">Show earlier posts' in thread
+    chain = chain_of(thread, ids[7])
+    assert chain.count("This post is hidden.") == 1 and "was deleted" not in chain
+    assert client.get(f"/post/{ids[3]}").status_code == 200
 
 
 def test_replies_are_oldest_first_and_paged(app, ann_and_bob):

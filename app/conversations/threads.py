@@ -22,12 +22,18 @@ def viewer_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
 
 
-def screened(stmt: sa.Select) -> sa.Select:
-    """``stmt``'s posts without those of the accounts the reader screens out (muted, blocked
-    either way), as in their feeds; unchanged for readers who screen out nobody."""
+def screened_out() -> sa.ColumnElement[bool] | None:
+    """Whether a post is by an account the reader screens out (muted, blocked either way), as
+    in their feeds; None for readers who screen out nobody."""
     if not current_user.is_authenticated or not current_user.screened_count:
-        return stmt
-    return stmt.where(Post.author_id.not_in(screened_authors(sa.literal(current_user.id))))
+        return None
+    return Post.author_id.in_(screened_authors(sa.literal(current_user.id)))
+
+
+def screened(stmt: sa.Select) -> sa.Select:
+    """``stmt``'s posts without those of the accounts the reader screens out."""
+    out = screened_out()
+    return stmt if out is None else stmt.where(~out)
 
 
 def post_or_404(post_id: int) -> Post:
@@ -43,10 +49,12 @@ def post_or_404(post_id: int) -> Post:
 
 @dataclass
 class Chain:
-    """The posts above a post, oldest first; ``earlier`` is the post to open for the rest of
-    a longer chain, and ``deleted_above`` says the oldest one shown answers a deleted post."""
+    """The posts above a post, oldest first, each with whether the reader sees it (in place
+    of one hidden or screened out, the page says so: the chain has no gap). ``earlier`` is
+    the post to open for the rest of a longer chain, and ``deleted_above`` says the oldest
+    one answers a deleted post."""
 
-    posts: list[Post]
+    posts: list[tuple[Post, bool]]
     earlier: int | None
     deleted_above: bool
 
@@ -66,16 +74,20 @@ def chain_above(post: Post) -> Chain:
             answered.id == chain.c.reply_to_id, chain.c.depth <= CHAIN_LENGTH
         )
     )
-    stmt = screened(
-        sa.select(Post)
-        .where(Post.id.in_(sa.select(chain.c.id)), Post.shown())
+    out = screened_out()
+    seen = Post.shown() if out is None else sa.and_(Post.shown(), ~out)
+    stmt = (
+        sa.select(Post, seen.label("seen"))
+        .where(Post.id.in_(sa.select(chain.c.id)))
         .order_by(Post.id)
         .options(*card_options())
     )
-    posts = list(db.session.scalars(stmt.params(viewer_id=viewer_id())))
+    posts = [(found, seen) for found, seen in db.session.execute(stmt, {"viewer_id": viewer_id()})]
     if len(posts) > CHAIN_LENGTH:  # one more than is shown: there is an earlier part
-        return Chain(posts[1:], earlier=posts[0].id, deleted_above=False)
-    top = posts[0] if posts else post
+        # The oldest post the reader may open, whose page shows the ones above it.
+        earlier = next((found.id for found, seen in posts if seen), None)
+        return Chain(posts[1:], earlier, deleted_above=False)
+    top = posts[0][0] if posts else post
     return Chain(posts, None, deleted_above=top.reply_to_id is not None)
 
 
