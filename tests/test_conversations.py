@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Moderation, Notification, Post, PostLike, User, delete_account
+from app.models import Moderation, Notification, Post, PostLike, Role, User, delete_account
 from tests.helpers import post_form, publish, signed_in_client
 
 
@@ -151,11 +151,14 @@ def test_a_long_chain_shows_its_last_posts_and_links_to_the_earlier_part(app, an
 
 
 def chain_of(html: str, post_id: int) -> str:
-    """The text of the chain above the post a thread page is about."""
-    chain = html[
+    """The HTML of the chain above the post a thread page is about."""
+    return html[
         html.index('aria-label="Earlier in the thread"') : html.index(f'id="post-{post_id}"')
     ]
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", chain))
+
+
+def words(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def test_a_post_the_reader_does_not_see_keeps_its_place_in_the_chain(app, make_user):
@@ -169,31 +172,60 @@ def test_a_post_the_reader_does_not_see_keeps_its_place_in_the_chain(app, make_u
     ann = signed_in_client(app, ann_id)
     assert ann.post("/user/bob/mute").status_code == 302
     chain = chain_of(ann.get(f"/post/{ids[3]}").text, ids[3])
-    assert chain.index("This post is by an account you muted or blocked") < chain.index(
-        "This post is hidden."
-    )
-    assert chain.count("muted or blocked") == 2 and "Bob" not in chain and "Cyd" not in chain
+    assert re.findall(r"This post is (hidden|by an account you muted)", chain) == [
+        "by an account you muted",
+        "hidden",
+        "by an account you muted",
+    ]
+    assert "Bob" not in words(chain) and "Cyd" not in words(chain)
     assert "was deleted" not in chain
-    visitor = chain_of(app.test_client().get(f"/post/{ids[3]}").text, ids[3])
+    # She may still open a muted account's post; not one hidden by a moderator.
+    assert re.findall(r'href="/post/(\d+)">Show this post', chain) == [str(ids[0]), str(ids[2])]
+    visitor = words(chain_of(app.test_client().get(f"/post/{ids[3]}").text, ids[3]))
     assert re.search(r"Bob starts .* This post is hidden\. .* Bob again", visitor)
+    assert "Show this post" not in visitor
 
 
-def test_a_long_chain_links_to_the_oldest_post_the_reader_may_open(app, ann_and_bob):
-    client, bobs = ann_and_bob
+def test_a_long_chain_links_to_the_oldest_post_the_reader_may_open(app, ann_and_bob, make_user):
+    ann, bobs = ann_and_bob
     ids = [bobs]
     for n in range(7):
-        reply(client, ids[-1], f"Reply {n}")
+        reply(ann, ids[-1], f"Reply {n}")
         ids.append(only_post_of(app, "ann"))
-    # The chain above the last reply: ids[1] (beyond it, linked to) to ids[6].
+    # The chain above the last reply: ids[2] to ids[6], and ids[1] beyond it.
     with app.app_context():
         for hidden in ids[1:3]:
             Moderation(by=None).hide_post(db.session.get(Post, hidden), "spam")
         db.session.commit()
-    thread = client.get(f"/post/{ids[7]}").text
+    cyd = signed_in_client(app, make_user("cyd"))
+    thread = cyd.get(f"/post/{ids[7]}").text
     assert f'href="/post/{ids[3]}">Show earlier posts' in thread
     chain = chain_of(thread, ids[7])
-    assert chain.count("This post is hidden.") == 1 and "was deleted" not in chain
-    assert client.get(f"/post/{ids[3]}").status_code == 200
+    assert chain.count("This post is hidden.") == 1 and "Show this post" not in chain
+    assert "was deleted" not in chain
+    # Their author may open them.
+    thread = ann.get(f"/post/{ids[7]}").text
+    assert f'href="/post/{ids[1]}">Show earlier posts' in thread
+    assert f'href="/post/{ids[2]}">Show this post' in chain_of(thread, ids[7])
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["shown", "hidden"])
+def test_whether_a_list_may_open_a_post_is_whether_its_page_opens(app, make_user, hidden):
+    ids = {name: make_user(name) for name in ("ann", "mod", "blocked", "muter", "reader")}
+    post_id = publish(app, ids["ann"], "Hello")
+    with app.app_context():
+        users = {name: db.session.get(User, user_id) for name, user_id in ids.items()}
+        users["mod"].role = Role.MODERATOR
+        users["ann"].block(users["blocked"])
+        users["muter"].mute(users["ann"])
+        post = db.session.get(Post, post_id)
+        if hidden:
+            Moderation(by=None).hide_post(post, "spam")
+        db.session.commit()
+        for viewer in [None, *users.values()]:
+            condition = Post.visible_to_condition(viewer)
+            listed = db.session.scalar(sa.select(condition).where(Post.id == post_id))
+            assert bool(listed) is post.visible_to(viewer), viewer
 
 
 def test_replies_are_oldest_first_and_paged(app, ann_and_bob):

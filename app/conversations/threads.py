@@ -1,6 +1,7 @@
 """A post's thread: the chain of posts it answers, the post, a reply form and its replies."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -47,14 +48,19 @@ def post_or_404(post_id: int) -> Post:
     return post
 
 
+class ChainPost(NamedTuple):
+    post: Post
+    shown: bool  # else the page says why not in its place: hidden, or screened out
+    openable: bool  # the reader may open its page all the same (see Post.visible_to)
+
+
 @dataclass
 class Chain:
-    """The posts above a post, oldest first, each with whether the reader sees it (in place
-    of one hidden or screened out, the page says so: the chain has no gap). ``earlier`` is
-    the post to open for the rest of a longer chain, and ``deleted_above`` says the oldest
-    one answers a deleted post."""
+    """The posts above a post, oldest first: one the reader does not see keeps its place, so
+    the chain has no gap. ``earlier`` is the post to open for the rest of a longer chain, and
+    ``deleted_above`` says the oldest one answers a deleted post."""
 
-    posts: list[tuple[Post, bool]]
+    posts: list[ChainPost]
     earlier: int | None
     deleted_above: bool
 
@@ -75,19 +81,20 @@ def chain_above(post: Post) -> Chain:
         )
     )
     out = screened_out()
-    seen = Post.shown() if out is None else sa.and_(Post.shown(), ~out)
+    shown = Post.shown() if out is None else sa.and_(Post.shown(), ~out)
+    reader = current_user if current_user.is_authenticated else None
     stmt = (
-        sa.select(Post, seen.label("seen"))
+        sa.select(Post, shown, Post.visible_to_condition(reader))
         .where(Post.id.in_(sa.select(chain.c.id)))
         .order_by(Post.id)
         .options(*card_options())
     )
-    posts = [(found, seen) for found, seen in db.session.execute(stmt, {"viewer_id": viewer_id()})]
+    posts = [ChainPost(*row) for row in db.session.execute(stmt, {"viewer_id": viewer_id()})]
     if len(posts) > CHAIN_LENGTH:  # one more than is shown: there is an earlier part
-        # The oldest post the reader may open, whose page shows the ones above it.
-        earlier = next((found.id for found, seen in posts if seen), None)
+        # The oldest the reader may open: its page shows the ones above it.
+        earlier = next((above.post.id for above in posts if above.openable), None)
         return Chain(posts[1:], earlier, deleted_above=False)
-    top = posts[0][0] if posts else post
+    top = posts[0].post if posts else post
     return Chain(posts, None, deleted_above=top.reply_to_id is not None)
 
 

@@ -127,6 +127,7 @@ SCREENS = [
     Screen("following", "/user/bob/following"),
     Screen("post", "/post/{bob_post}"),
     Screen("thread", "/post/{thread_post}"),  # what it answers above, a reply below
+    Screen("thread under a hidden post", "/post/{under_hidden_post}"),  # its place says so
     Screen("thread, reply sent empty", "/post/{thread_post}", (MEMBER,), send_empty_form),
     Screen("likes", "/post/{bob_post}/likes"),
     Screen("tag", "/tag/birds"),
@@ -185,7 +186,8 @@ def site(app, make_user) -> dict[str, str]:
     """ann (the member, an admin, signed in on another device too) and bob follow each other,
     have posts, a thread and likes, bob follows dan (so ann's home suggests dan), cara has not
     confirmed her address, ann asked to move to a new one; bob reported dan and a post of dan's,
-    ann hid another, suspended eve, blocked finn and muted cara; what the paths name."""
+    ann hid another (which bob answered), suspended eve, blocked finn and muted cara; what the
+    paths name."""
     ann_id = make_user("ann", about_me="Reads a lot.", posts=2)
     make_user("bob", about_me="Bob writes about birds.", posts=3)
     make_user("cara", confirmed=False)
@@ -213,6 +215,7 @@ def site(app, make_user) -> dict[str, str]:
         eve = db.session.scalar(sa.select(User).where(User.username == "eve"))
         dans_posts = db.session.scalars(sa.select(Post).where(Post.author_id == dan.id).limit(2))
         reported, hidden = dans_posts.all()
+        under_hidden = bob.publish("Where do these come from?", reply_to=hidden)
         Report.file(bob, ReportReason.SPAM, "Same link again", post=reported)
         Report.file(bob, ReportReason.ABUSE, user=dan)
         Moderation(by=ann).hide_post(hidden, "Advertising")
@@ -231,6 +234,7 @@ def site(app, make_user) -> dict[str, str]:
             "ann_post": str(db.session.scalar(first_post.where(Post.author_id == ann.id))),
             "bob_post": str(bobs_post.id),
             "thread_post": str(answer.id),
+            "under_hidden_post": str(under_hidden.id),
             "token": ann.password_reset_token(),
             "confirm_token": cara.email_confirmation_token(),
             "change_token": ann.email_change_token("ann.new@example.com"),
