@@ -108,7 +108,7 @@ class LiveFeed:
             abort(404)  # as the profile shows none of their posts
         return self.seen_by(current_user if current_user.is_authenticated else None)
 
-    def newer_count(self, reader: User | None) -> tuple[sa.Select[tuple[int]], dict[str, object]]:
+    def counted_for(self, reader: User | None) -> tuple[sa.Select[tuple[int]], dict[str, object]]:
         """How many posts are new as ``reader`` (None: a visitor) sees them, on its own: the
         statement, and the values it binds besides the cursor."""
         seen = self.seen_by(reader)

@@ -98,7 +98,7 @@ def what_is_new(feed: LiveFeed | None, params: dict[str, int]) -> tuple[int | No
         reader, unread = current_user, current_user.unread_notifications
     if feed is None or (feed.is_timeline and reader is None):
         return unread, None
-    stmt, values = feed.newer_count(reader)
+    stmt, values = feed.counted_for(reader)
     return unread, db.session.connection().scalar(stmt, values | params)
 
 

@@ -80,9 +80,10 @@ class Feed:
 
     @functools.cached_property
     def screened(self) -> "Feed":
-        """This feed as the reader (bound ``viewer_id``) sees it: see screened_for. Only
-        readers who mute or block anyone read it: the check costs each of their pages a look
-        at those accounts' posts."""
+        """This feed as the reader (bound ``viewer_id``) sees it: see screened_for. Pages
+        read it only for readers who mute or block anyone (see ChosenFeed.seen_by): the check
+        costs each of their pages a look at those accounts' posts. (A live check screens every
+        signed-in reader: it learns who they are in the same statement, app/live/feeds.py.)"""
         return self.screened_for(sa.bindparam("viewer_id", type_=sa.Integer))
 
     def screened_for(self, viewer: sa.ColumnElement[int]) -> "Feed":
