@@ -168,9 +168,11 @@ def popup_requests(page: Page) -> list[str]:
     return requests
 
 
-def drawn_width(image: Locator) -> int:
-    """The width of the picture the browser drew, once it has loaded it: a visible <img> may
-    still be loading, and one the browser cannot decode fails the test."""
+def decoded_width(image: Locator) -> int:
+    """The width of the picture an <img> shows, once the browser has decoded it: a visible
+    <img> may still be loading, and one the browser cannot decode fails the test. (Scrolled
+    to first: an avatar loads lazily, and one never loaded would never be decoded.)"""
+    image.scroll_into_view_if_needed()
     return image.evaluate("img => img.decode().then(() => img.naturalWidth)")
 
 
@@ -186,7 +188,7 @@ def check_hover_card(page: Page, screenshot, journey: str) -> None:
     expect(card).to_contain_text("Bob writes about birds.")
     expect(card).to_contain_text("2 posts")
     expect(card.locator("time")).to_have_text(LONG_DATE_TIME)  # rendered by moment.js
-    assert drawn_width(card.locator("img.avatar")) > 0
+    assert decoded_width(card.locator("img.avatar")) > 0
     screenshot(page, journey)
 
     page.mouse.move(5, 5)
@@ -863,7 +865,7 @@ def test_24_report_a_post_hide_it_as_a_moderator_and_suspend_its_author_as_an_ad
 def shown_picture(image: Locator) -> str:
     """The uploaded picture an avatar shows (its digest), once the browser has drawn it."""
     expect(image).to_have_attribute("src", re.compile(r"^/avatar/[0-9a-f]{32}-\d+\.webp$"))
-    assert drawn_width(image) > 0
+    assert decoded_width(image) > 0
     return image.get_attribute("src").split("/")[-1].split("-")[0]
 
 
