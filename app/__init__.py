@@ -5,6 +5,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app import (
+    assets,
     cards,
     compression,
     links,
@@ -72,6 +73,7 @@ def create_app(config: str | type[Config] | None = None) -> Flask:
         links,
         cards,
         suggestions,
+        assets,
     )
     for extension in extensions:
         extension.init_app(app)

@@ -139,7 +139,7 @@ def test_moment_js_url_can_point_at_a_self_hosted_copy(app, client):
 
 def test_bootstrap_is_served_locally(client):
     html = client.get("/").get_data(as_text=True)
-    assert 'href="/bootstrap/static/css/bootstrap.min.css"' in html
+    assert re.search(r'href="/bootstrap/static/css/bootstrap.min.css\?v=[0-9a-f]{12}"', html)
     with client.get("/bootstrap/static/css/bootstrap.min.css") as css:
         assert css.status_code == 200
 

@@ -14,8 +14,6 @@ from tests.system.conftest import wait_until
 
 pytestmark = pytest.mark.system
 
-WEEK = 7 * 24 * 3600
-
 
 def test_the_site_redirects_to_https_serves_assets_itself_and_passes_on_the_request_id(
     start_stack, report
@@ -27,20 +25,23 @@ def test_the_site_redirects_to_https_serves_assets_itself_and_passes_on_the_requ
     assert plain.status_code == 301
     assert plain.headers["Location"] == f"{stack.base_url}/explore?page=2"
 
-    # Every asset a page links to, fetched as a browser would after the page.
+    # Every asset a page links to, fetched as a browser would after the page: each URL names
+    # its version (app/assets.py), so it is kept for good.
     home = client.get("/").text
-    assets = re.findall(r'(?:href|src)="(/(?:static|bootstrap/static)/[^"?]+)', home)
+    assets = re.findall(r'(?:href|src)="(/(?:static|bootstrap/static)/[^"?]+\?v=\w+)"', home)
     assert any(a.startswith("/bootstrap/static/") for a in assets), assets
-    marker = uuid.uuid4().hex
-    for path in assets:
-        asset = client.get(f"{path}?v={marker}", headers={"Accept-Encoding": "gzip"})
-        assert asset.status_code == 200, path
-        assert asset.headers["Cache-Control"] == f"max-age={WEEK}, public"
+    marker = uuid.uuid4().hex  # names these requests in nginx's log
+    for url in assets:
+        asset = client.get(f"{url}&trace={marker}", headers={"Accept-Encoding": "gzip"})
+        assert asset.status_code == 200, url
+        assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert asset.headers["X-Content-Type-Options"] == "nosniff"
-        if path.endswith((".css", ".js")):
-            assert asset.headers["Content-Encoding"] == "gzip", path
+        if url.split("?")[0].endswith((".css", ".js")):
+            assert asset.headers["Content-Encoding"] == "gzip", url
+    unversioned = client.get(f"{assets[0].split('?')[0]}?trace={marker}")
+    assert unversioned.headers["Cache-Control"] == "public, no-cache"  # checked each time
     # Only the app's pages went to an app host; nginx read the assets from disk.
-    assert stack.upstreams_of(marker, len(assets)) == ["-"] * len(assets)
+    assert stack.upstreams_of(marker, len(assets) + 1) == ["-"] * (len(assets) + 1)
 
     # Pages carry CSRF tokens: never compressed (BREACH).
     page = client.get("/auth/login", headers={"Accept-Encoding": "gzip"})

@@ -1,0 +1,53 @@
+"""Asset URLs that name their content: ``url_for("static", filename=...)``, and the same for a
+blueprint's static files (Bootstrap-Flask's), carries ``?v=`` and a digest of the file.
+
+A new version of a file is then a new URL: nginx lets browsers keep each one for good
+(deploy/nginx-microblog.conf.template), and a page served after a deploy never runs with the
+script or style sheet of the one before, kept from an earlier visit.
+"""
+
+import functools
+import hashlib
+import os
+import stat
+
+from flask import Flask, current_app
+from werkzeug.security import safe_join
+
+VERSION_LENGTH = 12  # hex digits of SHA-256: enough that two versions of a file never meet
+
+
+def init_app(app: Flask) -> None:
+    app.url_defaults(add_version)
+
+
+def add_version(endpoint: str, values: dict) -> None:
+    if endpoint == "static":
+        folder = current_app.static_folder
+    elif endpoint.endswith(".static"):
+        folder = current_app.blueprints[endpoint.removesuffix(".static")].static_folder
+    else:
+        return
+    if "v" not in values and (version := version_of(folder, values.get("filename"))):
+        values["v"] = version
+
+
+def version_of(folder: str | None, filename: str | None) -> str | None:
+    """The digest of the file, or None when there is no such file (its URL is left as is)."""
+    path = safe_join(folder, filename) if folder and filename else None
+    if path is None:
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(found.st_mode):
+        return None
+    # Read once per version: a file changed on disk (`make run`, a deploy) is read again.
+    return digest_of(path, found.st_mtime_ns, found.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def digest_of(path: str, mtime_ns: int, size: int) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()[:VERSION_LENGTH]

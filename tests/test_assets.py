@@ -1,0 +1,65 @@
+"""Asset URLs name their content (app/assets.py): a new version of a file is a new URL."""
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import pytest
+from flask import url_for
+
+from app.assets import VERSION_LENGTH
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:VERSION_LENGTH]
+
+
+def test_every_asset_a_page_links_to_carries_the_digest_of_what_it_serves(app, client):
+    html = client.get("/").text
+    links = re.findall(r'(?:href|src)="(/(?:static|bootstrap/static)/[^"]+)"', html)
+    assert any(link.startswith("/bootstrap/") for link in links), links
+    assert any(link.startswith("/static/js/") for link in links), links
+    for link in links:
+        path, version = re.fullmatch(rf"([^?]+)\?v=([0-9a-f]{{{VERSION_LENGTH}}})", link).groups()
+        with client.get(link) as served:
+            assert served.status_code == 200, link
+            content = served.get_data()
+        assert hashlib.sha256(content).hexdigest()[:VERSION_LENGTH] == version, path
+
+
+@pytest.fixture
+def assets_in(app, tmp_path):
+    """The app's static files are read from a folder of the test's own."""
+    folder, app.static_folder = app.static_folder, str(tmp_path)
+    yield tmp_path
+    app.static_folder = folder
+
+
+def test_a_changed_file_gets_a_new_url(app, assets_in):
+    script = assets_in / "site.js"
+    script.write_text("let version = 1;")
+    with app.test_request_context():
+        first = url_for("static", filename="site.js")
+        assert first == f"/static/site.js?v={digest(script)}"
+        assert url_for("static", filename="site.js") == first  # the same while unchanged
+        script.write_text("let version = 22;")
+        later = os.stat(script).st_mtime_ns + 1_000_000_000
+        os.utime(script, ns=(later, later))
+        assert url_for("static", filename="site.js") == f"/static/site.js?v={digest(script)}"
+        assert url_for("static", filename="site.js") != first
+
+
+@pytest.mark.parametrize("filename", ["missing.js", "folder", "../outside.js"])
+def test_a_url_for_no_file_is_left_as_it_is(app, assets_in, filename):
+    (assets_in / "folder").mkdir()
+    (assets_in.parent / "outside.js").write_text("not an asset")
+    with app.test_request_context():
+        assert "?v=" not in url_for("static", filename=filename)
+
+
+def test_a_version_given_is_kept(app):
+    with app.test_request_context():
+        assert (
+            url_for("static", filename="css/app.css", v="pinned") == "/static/css/app.css?v=pinned"
+        )
