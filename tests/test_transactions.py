@@ -21,7 +21,7 @@ from app.models import (
 from app.models.notification import lock_users
 from config import TestingConfig
 from tests.conftest import ON_POSTGRESQL, file_database_uri
-from tests.helpers import app_with_users, post_form, publish, signed_in_client
+from tests.helpers import app_with_users, post_form, publish, signed_in_client, text_of
 from tests.test_counters import stored_counts
 
 READ_PAGES = [
@@ -197,6 +197,39 @@ def test_suspending_or_lifting_an_account_deleted_meanwhile_is_a_404(
     with app.app_context():
         assert db.session.get(User, ann_id) is None
     nothing_drifted(app)
+
+
+def test_a_suspension_saved_just_before_the_account_is_deleted_says_it_was_saved(
+    app, make_user, monkeypatch
+):
+    admin_id, ann_id = make_user("admin"), make_user("ann")
+    with app.app_context():
+        db.session.get(User, admin_id).role = Role.ADMIN
+        db.session.commit()
+    admin = signed_in_client(app, admin_id)
+    suspend, commit = Moderation.suspend, db.session.commit
+    suspended = []
+
+    def suspend_and_remember(*args, **kwargs):
+        suspend(*args, **kwargs)
+        suspended.append(True)
+
+    def commit_then_deleted() -> None:
+        commit()
+        if suspended:  # the account goes the moment the suspension is saved
+            suspended.clear()
+            with app.app_context():
+                account_deleted(ann_id)()
+                db.session.commit()
+
+    monkeypatch.setattr(Moderation, "suspend", suspend_and_remember)
+    monkeypatch.setattr(db.session, "commit", commit_then_deleted)
+    response = admin.post("/admin/users/ann/suspend", data={"reason": "spam", "days": ""})
+    assert response.status_code == 302
+    assert "ann is suspended." in text_of(admin.get(response.headers["Location"]))
+    with app.app_context():
+        assert db.session.get(User, ann_id) is None
+        assert db.session.scalars(sa.select(ModerationAction.kind)).all() != []
 
 
 def test_an_edit_racing_the_deletion_of_its_authors_account_is_a_404_for_a_visitor(

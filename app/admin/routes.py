@@ -138,7 +138,9 @@ def post_or_404(post_id: int) -> Post:
 
 
 def outcome(changed: bool, done: str, unchanged: str, back: str):
-    """Commit and say what was done; or say why nothing was (there is nothing to commit)."""
+    """Commit and say what was done; or say why nothing was (there is nothing to commit).
+    The messages are written before the commit: once it is made, what they name may be
+    deleted in parallel, and reading it again would fail although the change was saved."""
     if changed:
         db.session.commit()
         flash(done, "success")
@@ -201,8 +203,9 @@ def suspend(username: str):
     if not form.validate_on_submit():
         return refused(form, back)
     moderation().suspend(account, form.reason.data, form.days.data)
+    done = f"{account.username} is suspended."  # before the commit, as in outcome
     db.session.commit()
-    flash(f"{account.username} is suspended.", "success")
+    flash(done, "success")
     return back_to_next_or(back)
 
 
