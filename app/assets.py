@@ -25,26 +25,31 @@ def add_version(endpoint: str, values: dict) -> None:
     if endpoint == "static":
         folder = current_app.static_folder
     elif endpoint.endswith(".static"):
-        folder = current_app.blueprints[endpoint.removesuffix(".static")].static_folder
+        blueprint = current_app.blueprints.get(endpoint.removesuffix(".static"))
+        folder = blueprint.static_folder if blueprint else None
     else:
         return
-    if "v" not in values and (version := version_of(folder, values.get("filename"))):
+    filename = values.get("filename")
+    if "v" in values or not folder or not isinstance(filename, str):
+        return
+    if version := version_of(folder, filename):
         values["v"] = version
 
 
-def version_of(folder: str | None, filename: str | None) -> str | None:
-    """The digest of the file, or None when there is no such file (its URL is left as is)."""
-    path = safe_join(folder, filename) if folder and filename else None
+def version_of(folder: str, filename: str) -> str | None:
+    """The digest of the file, or None when there is no such file (its URL is left as is,
+    for Flask to refuse or to serve as it would)."""
+    path = safe_join(folder, filename)
     if path is None:
         return None
     try:
         found = os.stat(path)
-    except OSError:
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        # Read once per version: a file changed on disk (`make run`, a deploy) is read again.
+        return digest_of(path, found.st_mtime_ns, found.st_size)
+    except (OSError, ValueError):  # gone meanwhile (a deploy), or a name no file can have
         return None
-    if not stat.S_ISREG(found.st_mode):
-        return None
-    # Read once per version: a file changed on disk (`make run`, a deploy) is read again.
-    return digest_of(path, found.st_mtime_ns, found.st_size)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -21,7 +21,9 @@ def test_every_asset_a_page_links_to_carries_the_digest_of_what_it_serves(app, c
     assert any(link.startswith("/bootstrap/") for link in links), links
     assert any(link.startswith("/static/js/") for link in links), links
     for link in links:
-        path, version = re.fullmatch(rf"([^?]+)\?v=([0-9a-f]{{{VERSION_LENGTH}}})", link).groups()
+        versioned = re.fullmatch(rf"([^?]+)\?v=([0-9a-f]{{{VERSION_LENGTH}}})", link)
+        assert versioned, f"{link} names no version"
+        path, version = versioned.groups()
         with client.get(link) as served:
             assert served.status_code == 200, link
             content = served.get_data()
@@ -31,8 +33,9 @@ def test_every_asset_a_page_links_to_carries_the_digest_of_what_it_serves(app, c
 @pytest.fixture
 def assets_in(app, tmp_path):
     """The app's static files are read from a folder of the test's own."""
-    folder, app.static_folder = app.static_folder, str(tmp_path)
-    yield tmp_path
+    (tmp_path / "static").mkdir()
+    folder, app.static_folder = app.static_folder, str(tmp_path / "static")
+    yield tmp_path / "static"
     app.static_folder = folder
 
 
@@ -50,7 +53,7 @@ def test_a_changed_file_gets_a_new_url(app, assets_in):
         assert url_for("static", filename="site.js") != first
 
 
-@pytest.mark.parametrize("filename", ["missing.js", "folder", "../outside.js"])
+@pytest.mark.parametrize("filename", ["missing.js", "folder", "../outside.js", "a\0.js", 5])
 def test_a_url_for_no_file_is_left_as_it_is(app, assets_in, filename):
     (assets_in / "folder").mkdir()
     (assets_in.parent / "outside.js").write_text("not an asset")
