@@ -10,7 +10,7 @@ from flask_bootstrap import Bootstrap5
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_moment import Moment
@@ -62,6 +62,13 @@ login.login_message_category = "info"
 # A session cookie replayed from another address or browser is marked not fresh; "strong"
 # would log out phone users whenever their address changes.
 login.session_protection = "basic"
+
+
+def signed_in_reader():
+    """The signed-in user, or None for a visitor (for whom current_user is a stand-in)."""
+    return current_user if current_user.is_authenticated else None
+
+
 bootstrap = Bootstrap5()
 moment = Moment()
 mail = Mail()

@@ -14,9 +14,8 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import abort, current_app, request
-from flask_login import current_user
 
-from app.extensions import ROW_ID_MAX, db
+from app.extensions import ROW_ID_MAX, db, signed_in_reader
 from app.models import Post
 from app.models.feed import (
     FROM_NEWEST,
@@ -167,7 +166,7 @@ def paginate_posts(feed: ChosenFeed, total: int | None = None) -> Page[Post]:
     number is the reader's (the link's) and is only kept within the pages there are.
     """
     size = per_page()
-    feed = feed.seen_by(current_user if current_user.is_authenticated else None)
+    feed = feed.seen_by(signed_in_reader())
     feed, total = feed.given_total(total)
     if (older_than := requested_cursor(OLDER_THAN)) is not None:
         posts, total = feed.page(OLDER_THAN_CURSOR, total, cursor=older_than, limit=size + 1)

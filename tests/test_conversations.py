@@ -181,6 +181,7 @@ def test_a_post_the_reader_does_not_see_keeps_its_place_in_the_chain(app, make_u
     assert "was deleted" not in chain
     # She may still open a muted account's post; not one hidden by a moderator.
     assert re.findall(r'href="/post/(\d+)">Show this post', chain) == [str(ids[0]), str(ids[2])]
+    assert 'Show this post<span class="visually-hidden"> by bob</span>' in chain  # which one
     visitor = words(chain_of(app.test_client().get(f"/post/{ids[3]}").text, ids[3]))
     assert re.search(r"Bob starts .* This post is hidden\. .* Bob again", visitor)
     assert "Show this post" not in visitor
@@ -211,12 +212,15 @@ def test_a_long_chain_links_to_the_oldest_post_the_reader_may_open(app, ann_and_
 
 @pytest.mark.parametrize("hidden", [False, True], ids=["shown", "hidden"])
 def test_whether_a_list_may_open_a_post_is_whether_its_page_opens(app, make_user, hidden):
-    ids = {name: make_user(name) for name in ("ann", "mod", "blocked", "muter", "reader")}
+    names = ("ann", "mod", "admin", "blocked", "blocker", "muter", "reader")
+    ids = {name: make_user(name) for name in names}
     post_id = publish(app, ids["ann"], "Hello")
     with app.app_context():
         users = {name: db.session.get(User, user_id) for name, user_id in ids.items()}
         users["mod"].role = Role.MODERATOR
+        users["admin"].role = Role.ADMIN
         users["ann"].block(users["blocked"])
+        users["blocker"].block(users["ann"])
         users["muter"].mute(users["ann"])
         post = db.session.get(Post, post_id)
         if hidden:

@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 from flask import abort, render_template
 from flask_login import current_user
 
-from app.extensions import db
+from app.extensions import db, signed_in_reader
 from app.forms import NewPostForm
 from app.models import Post
 from app.models.block import screened_authors
@@ -43,14 +43,14 @@ def post_or_404(post_id: int) -> Post:
     post is not there for those its author blocked."""
     stmt = sa.select(Post).where(Post.id == post_id).options(*card_options())
     post = db.first_or_404(stmt.params(viewer_id=viewer_id()))
-    if not post.visible_to(current_user if current_user.is_authenticated else None):
+    if not post.visible_to(signed_in_reader()):
         abort(404)
     return post
 
 
 class ChainPost(NamedTuple):
     post: Post
-    shown: bool  # else the page says why not in its place: hidden, or screened out
+    shown_here: bool  # else the page says why not in its place: hidden, or screened out
     openable: bool  # the reader may open its page all the same (see Post.visible_to)
 
 
@@ -81,10 +81,9 @@ def chain_above(post: Post) -> Chain:
         )
     )
     out = screened_out()
-    shown = Post.shown() if out is None else sa.and_(Post.shown(), ~out)
-    reader = current_user if current_user.is_authenticated else None
+    shown_here = Post.shown() if out is None else sa.and_(Post.shown(), ~out)
     stmt = (
-        sa.select(Post, shown, Post.visible_to_condition(reader))
+        sa.select(Post, shown_here, Post.visible_to_condition(signed_in_reader()))
         .where(Post.id.in_(sa.select(chain.c.id)))
         .order_by(Post.id)
         .options(*card_options())

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
-from app.extensions import ROW_ID_MAX
+from app.extensions import ROW_ID_MAX, signed_in_reader
 from app.models import User, UserSession, timeline_of
 from app.models.block import blocked_either_way
 from app.models.feed import (
@@ -106,7 +106,7 @@ class LiveFeed:
         """Its posts as the signed-in reader (or the visitor) sees them."""
         if self.kind == "user" and self.blocks_the_reader():
             abort(404)  # as the profile shows none of their posts
-        return self.seen_by(current_user if current_user.is_authenticated else None)
+        return self.seen_by(signed_in_reader())
 
     def counted_for(self, reader: User | None) -> tuple[sa.Select[tuple[int]], dict[str, object]]:
         """How many posts are new as ``reader`` (None: a visitor) sees them, on its own: the
