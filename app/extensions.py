@@ -37,6 +37,12 @@ db = SQLAlchemy(model_class=Base)
 ROW_ID_MAX = 2**31 - 1
 
 
+def is_row_id(value: object) -> bool:
+    """Whether a decoded value (from a signed token or cookie) is an id a row can have: what
+    the app signs is, but a value it did not sign as such must not reach a query."""
+    return type(value) is int and 0 < value <= ROW_ID_MAX
+
+
 @sa.event.listens_for(sa.Engine, "connect")
 def configure_sqlite_connection(dbapi_connection, connection_record) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):

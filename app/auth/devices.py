@@ -18,6 +18,7 @@ import secrets
 from flask import Response, current_app, request, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from app.extensions import is_row_id
 from app.models import User
 
 DEVICE_COOKIE_NAME = "device"
@@ -46,7 +47,11 @@ def _known_devices() -> list[tuple[int, str, str]]:
     except BadData:
         return []  # forged, expired, or signed with an older secret key
     try:
-        return [(user_id, nonce, binding) for user_id, nonce, binding in entries]
+        return [
+            (user_id, nonce, binding)
+            for user_id, nonce, binding in entries
+            if is_row_id(user_id) and isinstance(nonce, str) and isinstance(binding, str)
+        ]
     except (TypeError, ValueError):
         return []  # a cookie from before entries were bound to the password
 

@@ -57,7 +57,8 @@ def renew_csrf_token() -> None:
 def session_key_in_cookie() -> str | None:
     """The key of the session this browser's cookie names, if any, unchecked and without
     loading anyone (Flask-Login keeps it as the "user id"): see UserSession.read_if_live."""
-    return session.get("_user_id")
+    key = session.get("_user_id")
+    return key if isinstance(key, str) else None
 
 
 def signed_in_user() -> str:
@@ -75,6 +76,8 @@ def user_or_address() -> str:
 def load_user(session_key: str) -> User | None:
     """The user of the live session a cookie names (a cookie from before server-side sessions,
     ``id:token``, names none)."""
+    if not isinstance(session_key, str):  # not a key this app writes
+        return None
     user_session = UserSession.find(session_key)
     if user_session is None:
         return None

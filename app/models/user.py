@@ -24,7 +24,7 @@ from app.avatars import (
     picture_url,
 )
 from app.avatars.pictures import DIGEST_LENGTH, Picture
-from app.extensions import db
+from app.extensions import db, is_row_id
 from app.models.avatar import AvatarPicture
 from app.models.block import Block, Mute, blocked_either_way, is_screened, screened_authors
 from app.models.clock import utcnow
@@ -348,6 +348,8 @@ class User(UserMixin, db.Model):
             user_id, fingerprint = payload["user"], payload["password"]
         except (BadData, KeyError, TypeError):
             return None
+        if not is_row_id(user_id) or not isinstance(fingerprint, str):
+            return None
         user = db.session.get(cls, user_id)
         if user is None or not secrets.compare_digest(user._credentials_fingerprint(), fingerprint):
             return None
@@ -413,7 +415,7 @@ class User(UserMixin, db.Model):
         if payload is None:
             return None
         user_id, address = payload.get("user"), payload.get(address_key)
-        if type(user_id) is not int or not isinstance(address, str):
+        if not is_row_id(user_id) or not isinstance(address, str):
             return None
         user = db.session.get(cls, user_id)
         if user is None or not secrets.compare_digest(user.email.encode(), address.encode()):
