@@ -32,11 +32,22 @@ def add_version(endpoint: str, values: dict) -> None:
     filename = values.get("filename")
     if "v" in values or not folder or not isinstance(filename, str):
         return
-    if version := version_of(folder, filename):
+    if current_app.jinja_env.auto_reload:  # development: files change under a running app
+        version = version_on_disk(folder, filename)
+    else:  # a release's files are its own until its workers restart
+        version = version_of_release(folder, filename)
+    if version:
         values["v"] = version
 
 
-def version_of(folder: str, filename: str) -> str | None:
+@functools.lru_cache(maxsize=1024)
+def version_of_release(folder: str, filename: str) -> str | None:
+    """version_on_disk, looked up once per process: a page links to several assets, and a
+    look at the disk for each would cost a page about as much as building all its URLs."""
+    return version_on_disk(folder, filename)
+
+
+def version_on_disk(folder: str, filename: str) -> str | None:
     """The digest of the file, or None when there is no such file (its URL is left as is,
     for Flask to refuse or to serve as it would)."""
     path = safe_join(folder, filename)
@@ -46,7 +57,7 @@ def version_of(folder: str, filename: str) -> str | None:
         found = os.stat(path)
         if not stat.S_ISREG(found.st_mode):
             return None
-        # Read once per version: a file changed on disk (`make run`, a deploy) is read again.
+        # Read once per version: a file changed on disk is read again.
         return digest_of(path, found.st_mtime_ns, found.st_size)
     except (OSError, ValueError):  # gone meanwhile (a deploy), or a name no file can have
         return None

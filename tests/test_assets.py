@@ -39,18 +39,36 @@ def assets_in(app, tmp_path):
     app.static_folder = folder
 
 
-def test_a_changed_file_gets_a_new_url(app, assets_in):
+def rewritten(script: Path, text: str) -> None:
+    script.write_text(text)
+    later = os.stat(script).st_mtime_ns + 1_000_000_000  # however coarse the file system's clock
+    os.utime(script, ns=(later, later))
+
+
+def test_in_development_a_changed_file_gets_a_new_url(app, assets_in):
+    app.jinja_env.auto_reload = True  # as with FLASK_DEBUG (make run), or TEMPLATES_AUTO_RELOAD
     script = assets_in / "site.js"
     script.write_text("let version = 1;")
     with app.test_request_context():
         first = url_for("static", filename="site.js")
         assert first == f"/static/site.js?v={digest(script)}"
         assert url_for("static", filename="site.js") == first  # the same while unchanged
-        script.write_text("let version = 22;")
-        later = os.stat(script).st_mtime_ns + 1_000_000_000
-        os.utime(script, ns=(later, later))
+        rewritten(script, "let version = 22;")
         assert url_for("static", filename="site.js") == f"/static/site.js?v={digest(script)}"
         assert url_for("static", filename="site.js") != first
+
+
+def test_in_production_a_file_is_looked_at_once_per_process(app, assets_in, monkeypatch):
+    assert not app.jinja_env.auto_reload
+    script = assets_in / "release.js"
+    script.write_text("let release = 1;")
+    with app.test_request_context():
+        first = url_for("static", filename="release.js")
+        assert first == f"/static/release.js?v={digest(script)}"
+        looks = []
+        monkeypatch.setattr(os, "stat", lambda path: looks.append(path))
+        assert [url_for("static", filename="release.js") for _ in range(3)] == [first] * 3
+        assert looks == []  # a release's files change with its workers, which then restart
 
 
 @pytest.mark.parametrize("filename", ["missing.js", "folder", "../outside.js", "a\0.js", 5])
