@@ -8,7 +8,6 @@ import sqlalchemy.orm as so
 from flask import Blueprint, current_app, g, render_template
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import inspect
 from werkzeug.exceptions import (
     Forbidden,
     HTTPException,
@@ -110,7 +109,7 @@ def deleted_meanwhile(error: so.exc.ObjectDeletedError | so.exc.StaleDataError):
     # What went may be the reader's own account (deleted in another tab): the page is then
     # drawn for a visitor, as the next request's would be.
     reader = g.get("_login_user")
-    if reader and reader.is_authenticated and not db.session.get(User, inspect(reader).identity):
+    if reader and reader.is_authenticated and not db.session.get(User, sa.inspect(reader).identity):
         g._login_user = login.anonymous_user()
     return error_page(NotFound(), DELETED_MEANWHILE)
 
